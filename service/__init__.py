@@ -1,0 +1,1 @@
+"""The scoring runtime: REST API, persistence, keys, the trust-check page, batch scoring."""

@@ -1,0 +1,1 @@
+"""Data sets and adapters, the synthetic world, fitting, evaluation and reports."""

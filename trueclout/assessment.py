@@ -1,0 +1,76 @@
+"""Assessment v1: what scoring returns (the API, each line of `trueclout score`, each batch row).
+
+Wire names follow ``SNAPSHOT.md``; fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trueclout.contract import Platform
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+RiskLevel = Literal["low", "elevated", "high"]
+ConfidenceLevel = Literal["high", "medium", "low", "insufficient"]
+Family = Literal["audience", "growth", "engagement", "profile"]
+TACTICS: tuple[str, ...] = ("bought_followers", "engagement_ring", "growth_burst")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Risk(_Out):
+    probability: Probability
+    level: RiskLevel
+    flag: bool
+
+
+class Tactics(_Out):
+    bought_followers: Probability
+    engagement_ring: Probability
+    growth_burst: Probability
+
+
+class Reason(_Out):
+    code: str
+    family: Family
+    message: str
+    contribution: float
+
+
+class AuthenticReach(_Out):
+    followers: int
+    followers_low: int
+    followers_high: int
+    fake_share: Probability
+    fake_share_low: Probability
+    fake_share_high: Probability
+
+
+class Confidence(_Out):
+    level: ConfidenceLevel
+    notes: list[str] = []
+
+
+class ModelRef(_Out):
+    name: str
+    version: str
+
+
+class Assessment(_Out):
+    assessment_id: str
+    account_id: str
+    platform: Platform
+    scored_at: datetime
+    raw_score: float | None
+    adjusted_score: float | None
+    risk: Risk
+    tactics: Tactics
+    reasons: list[Reason]
+    authentic_reach: AuthenticReach | None
+    confidence: Confidence
+    model: ModelRef

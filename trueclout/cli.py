@@ -1,0 +1,111 @@
+"""The `trueclout` command: the one composition root that wires every part together.
+
+Sub-commands live beside the code they drive (``training/cli.py``,
+``service/cli.py``); their modules import heavy libraries inside the command
+bodies so that `trueclout --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="trueclout",
+    help="Separates quality influence from manipulation before an influence score is published.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="A JSON or JSON Lines file of AccountSnapshots.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Check every snapshot in FILE against the contract; list each bad record by line."""
+    from trueclout.io import iter_records
+
+    good = bad = 0
+    for rec in iter_records(file):
+        if rec.error is None:
+            good += 1
+            continue
+        bad += 1
+        if not quiet:
+            for line in rec.error.lines():
+                typer.echo(f"{file}:{line}", err=True)
+    typer.echo(f"{good} valid, {bad} invalid snapshot(s) in {file}")
+    if bad or good == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="JSON, JSON Lines, or a Parquet table folder.")],
+    dest: Annotated[Path, typer.Argument(help="A .jsonl file or a folder for Parquet tables.")],
+    chunk_accounts: Annotated[int, typer.Option(min=1)] = 2_000,
+) -> None:
+    """Convert a snapshot set between JSON Lines and Parquet tables (streaming)."""
+    from trueclout.io import TablesWriter, iter_snapshots, iter_table_chunks, write_jsonl
+
+    if dest.suffix in (".jsonl", ".ndjson"):
+        n = write_jsonl(iter_snapshots(source), dest)
+    else:
+        n = 0
+        with TablesWriter(dest) as writer:
+            for chunk in iter_table_chunks(source, chunk_accounts=chunk_accounts):
+                writer.write(chunk)
+                n += chunk.num_accounts
+    typer.echo(f"wrote {n} account(s) to {dest}")
+
+
+def _register_subcommands() -> None:
+    """Attach the command groups of the other packages (each optional while being built)."""
+    import importlib
+
+    for module_name in ("trueclout.training.cli", "trueclout.service.cli"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_subcommands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one message and exit status 2, never a traceback."""
+    from trueclout.errors import UserError
+
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (UserError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        raise
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
