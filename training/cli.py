@@ -1,9 +1,25 @@
-"""Training-side commands: `trueclout simulate` (more arrive with training and evaluation)."""
+"""Training-side commands; each group lives in its own ``cli_*`` module beside the code it drives."""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
+
+COMMAND_MODULES = (
+    "trueclout.training.cli_simulate",
+    "trueclout.training.cli_followers",
+    "trueclout.training.cli_train",
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this package's commands to the root CLI."""
+    """Attach every training command module that exists to the root CLI."""
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
