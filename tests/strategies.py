@@ -14,7 +14,10 @@ EARLIEST = datetime(2012, 1, 1, tzinfo=UTC)
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
 counts = st.integers(min_value=0, max_value=10**7)
 opt_counts = st.none() | counts
-texts = st.none() | st.text(max_size=40)
+# JSON cannot carry lone surrogates and the contract refuses NUL.
+chars = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
+text = st.text(alphabet=chars, max_size=40)
+texts = st.none() | text
 times = st.datetimes(
     min_value=EARLIEST.replace(tzinfo=None), max_value=OBSERVED.replace(tzinfo=None)
 ).map(lambda d: d.replace(tzinfo=UTC))
@@ -22,7 +25,7 @@ times = st.datetimes(
 
 def profile_fields() -> dict:
     return {
-        "username": st.text(min_size=1, max_size=20),
+        "username": st.text(alphabet=chars, min_size=1, max_size=20),
         "display_name": texts,
         "created_at": times,
         "followers_count": counts,

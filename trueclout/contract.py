@@ -7,10 +7,12 @@ path reject the same inputs with the same field paths.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -63,8 +65,35 @@ MAX_COUNT = 10**12  # fits int64 arithmetic in the kernels with room to spare
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 OptionalCount = Count | None
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
-Text = Annotated[str, Field(max_length=MAX_TEXT)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_TEXT_PATTERN = r"^[^\x00]*$"
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_character", "must not contain control characters")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
+    return value
+
+
+# Identifiers are printable; free text may hold anything but NUL, which no
+# database stores and no platform sends.
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID, json_schema_extra={"pattern": _ID_PATTERN}),
+    AfterValidator(_printable),
+]
+Text = Annotated[
+    str,
+    Field(max_length=MAX_TEXT, json_schema_extra={"pattern": _TEXT_PATTERN}),
+    AfterValidator(_no_nul),
+]
 
 
 class ContractModel(BaseModel):
@@ -74,7 +103,7 @@ class ContractModel(BaseModel):
 
 
 class Profile(ContractModel):
-    username: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    username: Annotated[Text, Field(min_length=1)]
     display_name: Text | None = None
     created_at: AwareDatetime
     followers_count: Count

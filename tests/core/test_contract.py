@@ -99,3 +99,13 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     doc = mutate(doc, "engagements[0].post_id", "zzz")
     fields = {e["field"] for e in errors_of(doc)}
     assert {"profile.followers_count"} <= fields
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("account_id", "a\x00b"), ("engagements[0].actor_id", "x\ny"), ("profile.bio", "hi\x00"),
+     ("profile.username", "\x00")],
+)
+def test_control_characters_are_rejected_where_no_store_keeps_them(path, value) -> None:
+    errs = errors_of(mutate(snapshot_dict(), path, value))
+    assert any(e["field"] == path and "characters" in e["reason"] for e in errs), errs
