@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trueclout.errors import UserError
 
 
 def _default_data_dir() -> Path:
@@ -31,6 +33,23 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     log_level: str = "INFO"
 
+    # --- the scoring service (service/; documented in docs/API.md) ---
+    # Production refuses the SQLite default unless this opts in explicitly.
+    allow_sqlite: bool = False
+    # Requests with a larger body get 413 before anything parses them.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=100, ge=1, le=10_000)
+    # Token bucket per API key and worker process; 0 turns limiting off.
+    # A key created with ``--rate`` overrides the per-second rate.
+    rate_limit_per_second: float = Field(default=20.0, ge=0)
+    rate_limit_burst_seconds: float = Field(default=2.0, gt=0)
+    # How long a worker trusts a looked-up key: a revoked key stops working
+    # within this many seconds.
+    key_cache_seconds: float = Field(default=5.0, ge=0)
+    # How long a write waits for a locked database (SQLite busy timeout,
+    # PostgreSQL lock_timeout) before the request fails with 503.
+    database_timeout_ms: int = Field(default=5_000, ge=1)
+
     @property
     def resolved_models_dir(self) -> Path:
         return self.models_dir or (self.data_dir / "models")
@@ -41,7 +60,32 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'trueclout.db'}"
 
+    def unsafe_for_production(self) -> list[str]:
+        """What a production server must not run with; empty when the settings are safe.
+
+        Checked by the commands that serve or manage keys rather than on every
+        construction, so that offline commands keep working in any mode.
+        """
+        if self.mode != "production":
+            return []
+        problems = []
+        if self.resolved_database_url.startswith("sqlite") and not self.allow_sqlite:
+            problems.append(
+                "production mode needs TRUECLOUT_DATABASE_URL (PostgreSQL); "
+                "set TRUECLOUT_ALLOW_SQLITE=1 to accept a SQLite file knowingly, "
+                "or run in local mode (--local)"
+            )
+        return problems
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a bad variable is the user's error, named."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TRUECLOUT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise UserError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,345 @@
+"""Latency and throughput of ``POST /v1/score`` over loopback, with one worker and with two.
+
+    .venv/bin/python benchmarks/service.py                   # ~1.5 minutes
+    .venv/bin/python benchmarks/service.py --duration 3      # a quick look
+    .venv/bin/python benchmarks/service.py --database-url postgresql://postgres@127.0.0.1/bench
+
+The snapshot has 200 sampled followers, 1,200 engagements (60 posts x 20) and
+120 days of follower history.  The server runs as `trueclout serve` runs it
+(`run_server`, uvicorn, access log on, assessments stored unless the row's
+``store`` column says ``no``; ``inline`` rows write on the event loop instead
+of the thread pool, for comparison), in its own process; the load comes from Debian's ``wrk`` in
+another process (``apt-get install wrk``), pinned to the other core with
+``taskset`` when the server has one worker.  Without ``wrk`` a sequential
+Python client in a separate process is used instead (one connection; it adds
+its own ~0.5 ms per request).
+
+SCORER: until the account-level model is wired into ``load_scorer``, the
+server scores with ``tests.service.doubles.DeterministicTestScorer`` (simple
+arithmetic, not a model).  These figures are the service's own overhead
+(parsing, validation, auth, storage, logging, metrics); the real model adds
+its feature extraction and prediction time on top.
+
+``cpu ms/req`` is the server's own CPU time (all its processes) per request:
+the figure other load on the machine disturbs least (on one idle core,
+1000 / it is the most requests per second one worker can serve).  Latency and
+throughput on a shared 2-core machine are noisy, and a busy machine also
+skews comparisons between rows (a server with more runnable threads gets
+more CPU): run it alone when the numbers matter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_APP = "tests.service.doubles:create_test_app"
+INLINE_WRITES_APP = "tests.service.doubles:create_inline_writes_app"
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TC_KEY")
+local f = io.open(os.getenv("TC_BODY"), "rb")
+wrk.body = f:read("*a")
+f:close()
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'TCJSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def benchmark_snapshot(followers: int = 200, posts: int = 60, per_post: int = 20,
+                       days: int = 120) -> dict[str, Any]:
+    """A valid snapshot of the size the issue names, built like tests/factories.py builds them."""
+    observed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    created = observed - timedelta(days=1500)
+    return {
+        "account_id": "bench-account",
+        "platform": "twitter",
+        "observed_at": _iso(observed),
+        "raw_score": 61.5,
+        "profile": {"username": "bench", "created_at": _iso(created),
+                    "followers_count": 25_000, "following_count": 900, "posts_count": 4_000,
+                    "bio": "benchmark account", "default_avatar": False},
+        "follower_history": [
+            {"date": (observed - timedelta(days=days - i)).date().isoformat(),
+             "followers": 20_000 + 40 * i, "following": 900}
+            for i in range(days)
+        ],
+        "followers": [
+            {"account_id": f"f{i}", "username": f"follower_{i}",
+             "created_at": _iso(created + timedelta(days=i * 7)),
+             "followers_count": 5 + i % 300, "following_count": 100 + i % 900,
+             "posts_count": i % 50, "default_avatar": i % 5 == 0, "bio": None,
+             "followed_at": _iso(observed - timedelta(hours=i + 1))}
+            for i in range(followers)
+        ],
+        "posts": [
+            {"post_id": f"p{i}", "created_at": _iso(observed - timedelta(days=i + 1)),
+             "likes_count": 120, "reposts_count": 15, "replies_count": 4}
+            for i in range(posts)
+        ],
+        "engagements": [
+            {"actor_id": f"a{(i * 7 + j) % 400}", "post_id": f"p{i}",
+             "kind": ("like", "repost", "reply", "quote")[j % 4],
+             "at": _iso(observed - timedelta(days=i + 1) + timedelta(minutes=1 + j))}
+            for i in range(posts) for j in range(per_post)
+        ],
+        "reposts_made": [
+            {"target_account_id": f"o{i}", "post_id": f"x{i}",
+             "at": _iso(observed - timedelta(days=i + 1))}
+            for i in range(20)
+        ],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pin(cpus: str | None) -> list[str]:
+    if cpus and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", cpus]
+    return []
+
+
+def process_tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process and its descendants so far (Linux /proc); None elsewhere."""
+    total, pending, seen = 0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            if current == pid:
+                return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the server exited while starting; see its log")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def start_server(env: dict[str, str], port: int, workers: int, log: Path,
+                 app: str = TEST_APP) -> subprocess.Popen:
+    code = ("from trueclout.service.server import run_server; "
+            f"run_server({app!r}, host='127.0.0.1', port={port}, workers={workers}, "
+            "log_level='warning')")
+    cpus = "0" if workers == 1 else None
+    return subprocess.Popen([*_pin(cpus), sys.executable, "-c", code], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+
+
+def run_wrk(url: str, *, connections: int, duration: float, env: dict[str, str],
+            pinned: bool, tmp: Path) -> dict[str, Any]:
+    script = tmp / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    cmd = [*_pin("1" if pinned else None), "wrk", "-t1", f"-c{connections}",
+           f"-d{duration:g}s", "--timeout", "10s", "-s", str(script), url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
+                         timeout=duration + 60).stdout
+    line = next(x for x in out.splitlines() if x.startswith("TCJSON "))
+    stats = json.loads(line[len("TCJSON "):])
+    return {"requests": stats["requests"], "seconds": stats["duration_us"] / 1e6,
+            "non2xx": stats["non2xx"] + stats["socket_errors"],
+            **{k: stats[f"{k}_us"] / 1000 for k in ("p50", "p90", "p99", "max")}}
+
+
+def run_python_client(url: str, *, duration: float, env: dict[str, str],
+                      pinned: bool) -> dict[str, Any]:
+    """Fallback load: one keep-alive connection, sequential, in a separate process."""
+    code = r"""
+import http.client, json, os, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1]); body = open(os.environ["TC_BODY"], "rb").read()
+headers = {"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["TC_KEY"]}
+conn = http.client.HTTPConnection(u.hostname, u.port)
+lat, bad, end = [], 0, time.perf_counter() + float(sys.argv[2])
+while time.perf_counter() < end and len(lat) < 200000:
+    t = time.perf_counter(); conn.request("POST", u.path + "?" + u.query, body, headers)
+    r = conn.getresponse(); r.read(); lat.append(time.perf_counter() - t); bad += r.status >= 300
+print(json.dumps({"lat": lat, "bad": bad}))
+"""
+    started = time.perf_counter()
+    out = subprocess.run([*_pin("1" if pinned else None), sys.executable, "-c", code, url,
+                          str(duration)], env=env, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    data = json.loads(out.stdout)
+    lat = sorted(data["lat"])
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1000
+
+    return {"requests": len(lat), "seconds": seconds, "non2xx": data["bad"],
+            "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": lat[-1] * 1000}
+
+
+def in_process_breakdown(body: bytes, database_url: str, data_dir: Path) -> dict[str, float]:
+    """Median CPU microseconds of each step of one request, measured without HTTP.
+
+    CPU time rather than wall time, so that other work on the machine
+    disturbs it less.
+    """
+    import statistics
+
+    from tests.service.doubles import DeterministicTestScorer
+    from trueclout.contract import AccountSnapshot
+    from trueclout.service.db import migrate
+    from trueclout.service.db.assessments import store_assessments
+    from trueclout.service.db.engine import Database
+    from trueclout.service.scoring import assessment_json, utc_now
+    from trueclout.settings import Settings
+
+    database = Database.from_settings(Settings(data_dir=data_dir, database_url=database_url))
+    migrate.upgrade(database.engine)
+    scorer = DeterministicTestScorer()
+    steps: dict[str, list[float]] = {"validate snapshot (pydantic, JSON)": [],
+                                     "score (test double)": [], "serialise assessment": [],
+                                     "store (one transaction)": []}
+    for _ in range(200):
+        t0 = time.process_time()
+        snapshot = AccountSnapshot.model_validate_json(body)
+        t1 = time.process_time()
+        assessment = scorer.assess(snapshot, scored_at=utc_now())
+        t2 = time.process_time()
+        text = assessment_json(assessment)
+        t3 = time.process_time()
+        database.call(store_assessments, items=[(assessment, text)], api_key_id=None)
+        t4 = time.process_time()
+        for name, spent in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            steps[name].append(spent)
+    database.dispose()
+    return {name: statistics.median(v) * 1e6 for name, v in steps.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-inline-comparison", action="store_true",
+                        help="skip the run that writes on the event loop instead of a thread")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL URL (default: SQLite in a temporary data dir)")
+    args = parser.parse_args(argv)
+    if args.duration > 60 or max(args.connections) > 256:
+        parser.error("keep runs bounded: --duration <= 60, --connections <= 256")
+    sys.path.insert(0, str(REPO))
+    use_wrk = shutil.which("wrk") is not None
+
+    with tempfile.TemporaryDirectory(prefix="trueclout-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        body = json.dumps(benchmark_snapshot(), separators=(",", ":")).encode()
+        (tmp / "snapshot.json").write_bytes(body)
+        env = {**os.environ, "TRUECLOUT_DATA_DIR": str(tmp), "TRUECLOUT_MODE": "local",
+               "TRUECLOUT_LOG_LEVEL": "INFO", "TC_BODY": str(tmp / "snapshot.json"),
+               "PYTHONPATH": str(REPO)}
+        if args.database_url:
+            env["TRUECLOUT_DATABASE_URL"] = args.database_url
+        else:
+            env.pop("TRUECLOUT_DATABASE_URL", None)
+        created = subprocess.run(
+            [sys.executable, "-m", "trueclout.cli", "keys", "create", "--scope", "platform",
+             "--name", "benchmark", "--rate", "1000000"],
+            env=env, capture_output=True, text=True, check=True)
+        env["TC_KEY"] = created.stdout.strip()
+        database_url = args.database_url or f"sqlite:///{tmp / 'trueclout.db'}"
+
+        print(f"snapshot            {len(body) / 1024:,.0f} KiB JSON: 200 followers, "
+              "1,200 engagements, 120 days of history")
+        print("scorer              tests.service.doubles.DeterministicTestScorer "
+              "(test double; not the model)")
+        print(f"database            {database_url.split('@')[-1]}")
+        print(f"load generator      {'wrk' if use_wrk else 'sequential Python client'}; "
+              f"{args.duration:g} s per run; load average before: {os.getloadavg()[0]:.2f}")
+        print()
+        print(f"{'workers':>7} {'conns':>5} {'store':>6} {'requests':>8} {'req/s':>8} "
+              f"{'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'non-2xx':>7} "
+              f"{'cpu ms/req':>10}")
+        busiest = args.connections[-1]
+        # (workers, app, runs as (connections, store label)); "inline" writes on the event
+        # loop instead of the thread pool, to show what the thread pool buys.
+        plan = [(w, TEST_APP, [(c, "yes") for c in args.connections]
+                 + ([(busiest, "no")] if w == 1 else [])) for w in args.workers]
+        if 1 in args.workers and not args.no_inline_comparison:
+            plan.append((1, INLINE_WRITES_APP, [(busiest, "inline")]))
+        for workers, app, runs in plan:
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = start_server(env, port, workers, tmp / f"server-{workers}.log", app)
+            try:
+                _wait_healthy(base, server)
+                for connections, store in runs:
+                    url = f"{base}/v1/score?store={'false' if store == 'no' else 'true'}"
+                    if use_wrk:
+                        run_wrk(url, connections=connections, duration=1, env=env,
+                                pinned=workers == 1, tmp=tmp)  # warm-up
+                    cpu_before = process_tree_cpu_seconds(server.pid)
+                    if use_wrk:
+                        r = run_wrk(url, connections=connections, duration=args.duration,
+                                    env=env, pinned=workers == 1, tmp=tmp)
+                    else:
+                        connections = 1
+                        r = run_python_client(url, duration=args.duration, env=env,
+                                              pinned=workers == 1)
+                    cpu_after = process_tree_cpu_seconds(server.pid)
+                    cpu = ("-" if cpu_before is None or cpu_after is None else
+                           f"{(cpu_after - cpu_before) / r['requests'] * 1000:.2f}")
+                    print(f"{workers:>7} {connections:>5} {store:>6} "
+                          f"{r['requests']:>8,} {r['requests'] / r['seconds']:>8,.0f} "
+                          f"{r['p50']:>7.2f} {r['p90']:>7.2f} {r['p99']:>7.2f} "
+                          f"{r['max']:>7.1f} {r['non2xx']:>7} {cpu:>10}", flush=True)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        print()
+        print("where one request's CPU goes (in process, no HTTP; median of 200):")
+        for name, micros in in_process_breakdown(body, database_url, tmp).items():
+            print(f"  {name:<36} {micros:>8,.0f} us")
+        print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine "
+              "makes these figures noisy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Scoring: ``POST /v1/score`` (one snapshot) and ``POST /v1/score/batch`` (many, one result each).
+
+Both read the body raw and validate it with pydantic's JSON parser, score on
+the event loop (the model is CPU-bound and fast) and write to the database in
+a worker thread, in one transaction per request.  With ``store`` (the
+default), a result is returned only once it is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trueclout.assessment import Assessment
+from trueclout.contract import AccountSnapshot, describe_errors
+from trueclout.service import metrics
+from trueclout.service.api import API_PREFIX
+from trueclout.service.api.deps import DatabaseDep, PlatformKey, ScorerDep, SettingsDep
+from trueclout.service.api.openapi import BATCH_REF, SNAPSHOT_REF, json_request_body
+from trueclout.service.api.schemas import BatchResponse, error_responses
+from trueclout.service.db.assessments import store_assessments
+from trueclout.service.errors import ApiError, invalid_snapshot, request_id_of
+from trueclout.service.scoring import assessment_json, utc_now
+
+router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
+
+StoreParam = Annotated[bool, Query(
+    description="Store the assessment for history and audit (default). "
+                "`store=false` is a dry run: scored, returned, not kept.")]
+
+
+def _json(body: bytes | str) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@router.post(
+    "/score",
+    response_model=Assessment,
+    summary="Assess one account snapshot",
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
+    openapi_extra=json_request_body(SNAPSHOT_REF),
+)
+async def score(
+    request: Request, key: PlatformKey, scorer: ScorerDep, database: DatabaseDep,
+    store: StoreParam = True,
+) -> Response:
+    """The adjusted score, manipulation risk, tactics and reasons for one `AccountSnapshot`."""
+    try:
+        snapshot = AccountSnapshot.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise invalid_snapshot(exc) from None
+    assessment = scorer.assess(snapshot, scored_at=utc_now())
+    body = assessment_json(assessment)
+    if store:
+        await database.run(store_assessments, items=[(assessment, body)], api_key_id=key.id)
+    metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
+    return _json(body)
+
+
+class _BatchEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    snapshots: Annotated[list[Any], Field(min_length=1)]
+
+
+def _parse_batch(raw: bytes, max_items: int) -> list[Any]:
+    try:
+        envelope = _BatchEnvelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise invalid_snapshot(exc, what="batch request") from None
+    if len(envelope.snapshots) > max_items:
+        raise ApiError(422, f"a batch holds at most {max_items} snapshots", details=[{
+            "field": "snapshots", "reason": f"has {len(envelope.snapshots)} items, the maximum "
+            f"is {max_items}", "type": "too_long"}])
+    return envelope.snapshots
+
+
+def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
+    details = describe_errors(exc)
+    return {"code": "validation_error",
+            "message": f"the snapshot is invalid ({len(details)} problem(s))",
+            "request_id": request_id, "details": details}
+
+
+@router.post(
+    "/score/batch",
+    response_model=BatchResponse,
+    summary="Assess up to `max_batch_items` snapshots; one result or error per item, in order",
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
+    openapi_extra=json_request_body(BATCH_REF),
+)
+async def score_batch(
+    request: Request, key: PlatformKey, scorer: ScorerDep, database: DatabaseDep,
+    settings: SettingsDep, store: StoreParam = True,
+) -> Response:
+    """`{"snapshots": [...]}` in, `{"results": [...]}` out, result *i* for snapshot *i*.
+
+    An invalid snapshot gets its own error and does not stop the others; the
+    valid ones are stored together in one transaction.
+    """
+    items = _parse_batch(await request.body(), settings.max_batch_items)
+    request_id = request_id_of(request.scope)
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    valid: list[tuple[int, AccountSnapshot]] = []
+    for i, item in enumerate(items):
+        try:
+            valid.append((i, AccountSnapshot.model_validate(item)))
+        except ValidationError as exc:
+            results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
+    assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
+    bodies = [assessment_json(a) for a in assessments]
+    if store and assessments:
+        await database.run(store_assessments, items=list(zip(assessments, bodies, strict=True)),
+                           api_key_id=key.id)
+    for (i, _), assessment, body in zip(valid, assessments, bodies, strict=True):
+        metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
+        results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}
+    return _json(orjson.dumps({"results": results, "scored": len(assessments),
+                               "failed": len(items) - len(assessments),
+                               "stored": bool(store and assessments)}))

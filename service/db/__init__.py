@@ -1,0 +1,1 @@
+"""Persistence: the ORM tables, the engine per settings, data functions and migrations."""

@@ -1,0 +1,38 @@
+"""A looked-up key is trusted for key_cache_seconds, then looked up again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from trueclout.service.auth import KeyAuthenticator
+from trueclout.service.db import migrate
+from trueclout.service.db.engine import Database
+from trueclout.service.db.keys import create_key, list_keys, revoke_key
+from trueclout.settings import Settings
+
+
+def test_a_revoked_key_stops_working_when_its_cache_entry_expires(tmp_path: Path) -> None:
+    database = Database.from_settings(Settings(data_dir=tmp_path))
+    migrate.upgrade(database.engine)
+    row, secret = database.call(create_key, scopes=["platform"], name="cached")
+    now = [0.0]
+    auth = KeyAuthenticator(database, cache_seconds=5.0, touch_seconds=60.0,
+                            clock=lambda: now[0])
+
+    async def scenario() -> list[bool]:
+        seen = [await auth.lookup(secret) is not None]
+        database.call(revoke_key, key_id=row.id)
+        now[0] = 4.9
+        seen.append(await auth.lookup(secret) is not None)
+        now[0] = 5.1
+        seen.append(await auth.lookup(secret) is not None)
+        for _ in range(500):  # the "last used" time is written in the background
+            if database.call(list_keys)[0].last_used_at is not None:
+                break
+            await asyncio.sleep(0.01)
+        return seen
+
+    assert asyncio.run(scenario()) == [True, True, False]
+    assert database.call(list_keys)[0].last_used_at is not None
+    database.dispose()
