@@ -5,7 +5,7 @@ Wire names follow ``SNAPSHOT.md``; fields may be added, never renamed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,6 +61,14 @@ class ModelRef(_Out):
     version: str
 
 
+class Evidence(_Out):
+    """Details behind the reasons, for pages and analysts (not needed to act on the flag)."""
+
+    suspicious_days: list[date] = Field(
+        default=[], description="days whose follower growth the growth signals flagged as a burst"
+    )
+
+
 class Assessment(_Out):
     assessment_id: str
     account_id: str
@@ -74,3 +82,4 @@ class Assessment(_Out):
     authentic_reach: AuthenticReach | None
     confidence: Confidence
     model: ModelRef
+    evidence: Evidence | None = None
