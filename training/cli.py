@@ -1,4 +1,4 @@
-"""Training-side commands; each group lives in its own ``cli_*`` module beside the code it drives."""
+"""Training-side commands; each group lives in a `cli_*` module beside the code it drives."""
 
 from __future__ import annotations
 
