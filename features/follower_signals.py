@@ -104,6 +104,30 @@ FOLLOWER_SIGNAL_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# Yes/no signals (1/0, NaN unknown); every other signal is a measured quantity.
+FOLLOWER_FLAGS: frozenset[str] = frozenset(
+    {"default_avatar", "bio_blank", "has_url", "has_location", "has_display_name", "verified"}
+)
+
+# Which way each signal moves the odds that a profile was bought, where that is
+# known before seeing data (+1 raises them, -1 lowers them; absent: no prior).
+# Models may constrain themselves to these directions so that, say, gaining
+# real followers never makes a profile look more purchased.
+FOLLOWER_SIGNAL_DIRECTIONS: dict[str, int] = {
+    "default_avatar": 1,
+    "bio_blank": 1,
+    "has_url": -1,
+    "log_posts": -1,
+    "log_followers": -1,
+    "following_to_followers": 1,
+    "log_likes": -1,
+    "log_listed": -1,
+    "verified": -1,
+    "log_age_days": -1,
+    "log_posts_per_day": -1,
+}
+
+
 def _num(table: pa.Table, name: str) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
