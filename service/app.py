@@ -21,6 +21,7 @@ from trueclout.service.middleware import BodySizeLimitMiddleware, RequestContext
 from trueclout.service.ratelimit import RateLimiter
 from trueclout.service.samples import load_examples
 from trueclout.service.scoring import Scorer, load_scorer
+from trueclout.service.trust_page_errors import PageErrorsMiddleware
 from trueclout.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -76,6 +77,8 @@ def create_app(
         app.include_router(router)
     # Added last = outermost: every answer, 413s included, gets a request id and a log line.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Errors under /trust become readable pages (it must see the body limit's 413).
+    app.add_middleware(PageErrorsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, model_version=lambda: model_version)
     app.openapi = partial(build_openapi, app,  # type: ignore[method-assign]
                           max_batch_items=settings.max_batch_items, examples=load_examples())

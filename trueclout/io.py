@@ -201,7 +201,7 @@ class _ParquetChunks:
         self.chunk_accounts = chunk_accounts
 
     def __iter__(self) -> Iterator[SnapshotTables]:
-        profiles_file = pq.ParquetFile(self.path / "profiles.parquet")
+        profiles_file = pq.ParquetFile(self.path / "profiles.parquet", pre_buffer=False)
         grouped = self._all_grouped()
         readers = {
             name: _ForwardReader(self.path / f"{name}.parquet", name)
@@ -232,8 +232,11 @@ class _ForwardReader:
         self.file = file
         self.name = name
         self.exists = file.exists()
+        # pre_buffer=False: with pre-buffering, pyarrow keeps every column chunk it
+        # has read for the life of the reader, so memory grew with the file.
         self._batches = (
-            pq.ParquetFile(file).iter_batches(batch_size=65_536) if self.exists else None
+            pq.ParquetFile(file, pre_buffer=False).iter_batches(batch_size=65_536)
+            if self.exists else None
         )
         self._pending: pa.Table | None = None
 

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     # PostgreSQL lock_timeout) before the request fails with 503.
     database_timeout_ms: int = Field(default=5_000, ge=1)
 
+    # --- stored snapshots and the recruiter's trust check (docs/TRUST_CHECK.md) ---
+    # How long the snapshot behind a stored assessment is kept (for trust checks
+    # by assessment id and for analysts' feedback); 0 keeps no snapshots at all.
+    snapshot_retention_days: int = Field(default=90, ge=0, le=3650)
+    # How long a trust-check report (and its link) stays readable.
+    trust_report_ttl_days: int = Field(default=30, ge=1, le=3650)
+    # Who to contact to dispute a verdict (an e-mail address or a URL), shown on
+    # every report page; None: the page tells people to contact the operator.
+    trust_dispute_contact: str | None = Field(default=None, max_length=200)
+
     @property
     def resolved_models_dir(self) -> Path:
         return self.models_dir or (self.data_dir / "models")

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trueclout.service.api.routes import accounts, models, operations, score
+from trueclout.service.api.routes import (
+    accounts,
+    models,
+    operations,
+    score,
+    trust,
+    trust_pages,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     score.router,
     accounts.router,
     models.router,
     operations.router,
+    trust.router,
+    trust_pages.router,
 )

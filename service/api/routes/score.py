@@ -22,7 +22,7 @@ from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import DatabaseDep, PlatformKey, ScorerDep, SettingsDep
 from trueclout.service.api.openapi import BATCH_REF, SNAPSHOT_REF, json_request_body
 from trueclout.service.api.schemas import BatchResponse, error_responses
-from trueclout.service.db.assessments import store_assessments
+from trueclout.service.db.snapshots import store_scored
 from trueclout.service.errors import ApiError, invalid_snapshot, request_id_of
 from trueclout.service.scoring import assessment_json, utc_now
 
@@ -46,7 +46,7 @@ def _json(body: bytes | str) -> Response:
 )
 async def score(
     request: Request, key: PlatformKey, scorer: ScorerDep, database: DatabaseDep,
-    store: StoreParam = True,
+    settings: SettingsDep, store: StoreParam = True,
 ) -> Response:
     """The adjusted score, manipulation risk, tactics and reasons for one `AccountSnapshot`."""
     try:
@@ -56,7 +56,10 @@ async def score(
     assessment = scorer.assess(snapshot, scored_at=utc_now())
     body = assessment_json(assessment)
     if store:
-        await database.run(store_assessments, items=[(assessment, body)], api_key_id=key.id)
+        # The snapshot is kept beside the assessment (trust checks by id, feedback).
+        await database.run(store_scored, items=[(assessment, body)],
+                           snapshots=[await request.body()], api_key_id=key.id,
+                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
     metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
     return _json(body)
 
@@ -113,8 +116,9 @@ async def score_batch(
     assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
     bodies = [assessment_json(a) for a in assessments]
     if store and assessments:
-        await database.run(store_assessments, items=list(zip(assessments, bodies, strict=True)),
-                           api_key_id=key.id)
+        await database.run(store_scored, items=list(zip(assessments, bodies, strict=True)),
+                           snapshots=[items[i] for i, _ in valid], api_key_id=key.id,
+                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
     for (i, _), assessment, body in zip(valid, assessments, bodies, strict=True):
         metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
         results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}

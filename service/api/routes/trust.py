@@ -1,0 +1,118 @@
+"""The recruiter's trust check: ``POST /v1/trust-check`` and ``GET /v1/trust-check/{report_id}``.
+
+A report is stored before it is returned (201 with ``Location``), and read
+back by its id until it expires.  ``GET`` answers API clients with JSON and
+sends browsers (``Accept: text/html``) to the report's page, which needs no
+key: the id is the permission.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import ValidationError
+
+from trueclout.service.api import API_PREFIX
+from trueclout.service.api.deps import (
+    DatabaseDep,
+    ScorerDep,
+    SettingsDep,
+    bearer,
+    current_key,
+    require_scope,
+)
+from trueclout.service.api.openapi import COMPONENTS
+from trueclout.service.api.schemas import error_responses
+from trueclout.service.db.keys import KeyInfo
+from trueclout.service.errors import ApiError, invalid_snapshot
+from trueclout.service.trust_check import is_report_id, read_report, run_trust_check
+from trueclout.service.trust_format import human_date
+from trueclout.service.trust_page_errors import prefers_html
+from trueclout.service.trust_report import TrustReport
+from trueclout.service.trust_request import TrustCheckRequest
+
+router = APIRouter(prefix=API_PREFIX, tags=["trust check"])
+
+_recruiter_scope = require_scope("recruiter")
+RecruiterKey = Annotated[KeyInfo, Depends(_recruiter_scope)]
+
+
+def _request_schema() -> dict[str, Any]:
+    """The request's JSON Schema, its snapshot models referenced from the shared components.
+
+    ``build_openapi`` publishes the snapshot's models as components already,
+    so their definitions are not repeated here.
+    """
+    schema = TrustCheckRequest.model_json_schema(ref_template=COMPONENTS + "{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+@router.post(
+    "/trust-check",
+    status_code=201,
+    response_model=TrustReport,
+    summary="Check a claimed influence score; the report is stored and returned",
+    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": _request_schema()}}}},
+)
+async def create_trust_check(
+    request: Request, key: RecruiterKey, scorer: ScorerDep, database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """The verdict on a claimed score, from the account's snapshot or a stored assessment's.
+
+    Give `snapshot` or `assessment_id`. The report (verdict, claimed and adjusted
+    scores, reasons, what was and was not checked) is stored for
+    `TRUECLOUT_TRUST_REPORT_TTL_DAYS` and readable at `links.self` (JSON) and
+    `links.page` (the page to share).
+    """
+    try:
+        check = TrustCheckRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise invalid_snapshot(exc, what="trust-check request") from None
+    report, body = await run_trust_check(check, scorer=scorer, database=database,
+                                         settings=settings, api_key_id=key.id)
+    return Response(body, status_code=201, media_type="application/json",
+                    headers={"Location": report.links.self})
+
+
+async def recruiter_unless_browser(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> KeyInfo | None:
+    """A recruiter key for API clients; None for a browser, which is sent to the page."""
+    if prefers_html(request.headers.get("accept")):
+        return None
+    return await _recruiter_scope(request, await current_key(request, credentials))
+
+
+@router.get(
+    "/trust-check/{report_id}",
+    response_model=TrustReport,
+    summary="A stored trust-check report (JSON), or its page for a browser",
+    responses={**error_responses(401, 403, 404, 422, 429),
+               303: {"description": "For `Accept: text/html`: the report's page"}},
+)
+async def get_trust_check(
+    request: Request, report_id: str,
+    key: Annotated[KeyInfo | None, Depends(recruiter_unless_browser)],
+    database: DatabaseDep,
+) -> Response:
+    """The report as it was returned when created, until it expires (then 404)."""
+    if key is None:
+        return RedirectResponse(request.url_for("trust_page", report_id=report_id).path,
+                                status_code=303)
+    found = await read_report(report_id, database) if is_report_id(report_id) else None
+    if found is None or found.body is None:
+        reason = ("expired on " + human_date(found.expires_at)
+                  if found is not None and found.expires_at is not None
+                  else "no report has this id")
+        raise ApiError(404, f"no trust-check report to show: {reason}", details=[{
+            "field": "path.report_id", "reason": reason,
+            "type": found.status if found is not None else "unknown"}])
+    return Response(found.body, media_type="application/json")
