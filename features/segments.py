@@ -22,8 +22,22 @@ def account_index(
     """Position of each key in ``accounts`` (-1 where absent), vectorised in Arrow."""
     if len(keys) == 0:
         return np.zeros(0, dtype=np.int64)
+    if len(accounts) == 1:
+        return _index_of_one(keys, accounts)
     idx = pc.index_in(keys, value_set=_as_array(accounts))
     return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def _index_of_one(
+    keys: pa.Array | pa.ChunkedArray, accounts: pa.Array | pa.ChunkedArray
+) -> np.ndarray:
+    """``account_index`` for one account (the online path): one ``unique``, no hash join."""
+    account = _as_array(accounts)[0]
+    distinct = pc.unique(keys)
+    if len(distinct) == 1 and distinct[0] == account:
+        return np.zeros(len(keys), dtype=np.int64)
+    same = pc.equal(keys, account).fill_null(False).to_numpy(zero_copy_only=False)
+    return np.where(np.asarray(same, dtype=bool), 0, -1).astype(np.int64)
 
 
 def _as_array(a: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -56,17 +70,30 @@ class Segments:
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Sum per account, NaN values skipped; 0 for accounts with no rows."""
         v = np.asarray(values, dtype=np.float64)
-        ok = ~np.isnan(v)
+        ok = v == v  # not NaN, without a separate isnan pass
+        if ok.all():
+            return np.bincount(self.ids, weights=v, minlength=self.n)
         return np.bincount(self.ids[ok], weights=v[ok], minlength=self.n)
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean per account over non-NaN values; NaN where there are none."""
         v = np.asarray(values, dtype=np.float64)
-        ok = ~np.isnan(v)
-        total = np.bincount(self.ids[ok], weights=v[ok], minlength=self.n)
-        cnt = np.bincount(self.ids[ok], minlength=self.n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+        ok = v == v
+        ids = self.ids if ok.all() else self.ids[ok]
+        total = np.bincount(ids, weights=v[ok] if len(ids) != len(v) else v, minlength=self.n)
+        cnt = np.bincount(ids, minlength=self.n)
+        return np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+
+    def mean_columns(self, matrix: np.ndarray) -> np.ndarray:
+        """``mean`` of every column of an (rows x k) matrix at once: (accounts x k)."""
+        m = np.asarray(matrix, dtype=np.float64)
+        k = m.shape[1]
+        ok = m == m
+        cell = (self.ids[:, None] * k + np.arange(k)).ravel()
+        flat_ok = ok.ravel()
+        total = np.bincount(cell[flat_ok], weights=m.ravel()[flat_ok], minlength=self.n * k)
+        count = np.bincount(cell[flat_ok], minlength=self.n * k)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(self.n, k)
 
     def std(self, values: np.ndarray) -> np.ndarray:
         """Population standard deviation per account over non-NaN values."""
@@ -97,25 +124,37 @@ class Segments:
         v = np.asarray(values, dtype=np.float64)
         return np.lexsort((v, self.ids))
 
-    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
-        """The ``q`` quantile per account (linear interpolation), NaN values skipped."""
+    def sorted(self, values: np.ndarray) -> SortedSegments:
+        """Non-NaN values sorted within each account (accounts in index order)."""
         v = np.asarray(values, dtype=np.float64)
         ok = ~np.isnan(v)
         ids, v = self.ids[ok], v[ok]
-        out = np.full(self.n, np.nan)
-        if len(v) == 0:
-            return out
-        o = np.lexsort((v, ids))
-        ids, v = ids[o], v[o]
-        cnt = np.bincount(ids, minlength=self.n)
-        start = np.concatenate(([0], np.cumsum(cnt)[:-1]))
-        has = cnt > 0
-        pos = start[has] + q * (cnt[has] - 1)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, start[has] + cnt[has] - 1)
-        frac = pos - lo
-        out[has] = v[lo] * (1 - frac) + v[hi] * frac
-        return out
+        rows = _segment_sort(ids, v)
+        count = np.bincount(ids, minlength=self.n)
+        start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+        return SortedSegments(v[rows], ids[rows], start, count, np.flatnonzero(ok)[rows])
+
+    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
+        """The ``q`` quantile per account (linear interpolation), NaN values skipped."""
+        return self.sorted(values).quantile(q)
+
+    def int_quantile(self, values: np.ndarray, q: float) -> np.ndarray:
+        """``quantile`` for integers in [0, 2**32): one sort of packed int64 keys, no argsort."""
+        return self.int_quantiles(values, (q,))[0]
+
+    def int_quantiles(self, values: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+        """Several quantiles of integers in [0, 2**32) from one sort of packed keys."""
+        v = np.asarray(values, dtype=np.int64)
+        if len(v) and (v.min() < 0 or v.max() >= 2**32 or self.n >= 2**31):
+            ordered = self.sorted(v.astype(np.float64))
+            return [ordered.quantile(q) for q in qs]
+        keys = np.sort((self.ids.astype(np.int64) << np.int64(32)) | v)
+        count = np.bincount(self.ids, minlength=self.n)
+        start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+        ids = keys >> np.int64(32)
+        ordered = SortedSegments((keys & np.int64(0xFFFFFFFF)).astype(np.float64), ids, start,
+                                 count, np.zeros(0, np.int64))
+        return [ordered.quantile(q) for q in qs]
 
     def median(self, values: np.ndarray) -> np.ndarray:
         return self.quantile(values, 0.5)
@@ -134,6 +173,71 @@ class Segments:
 
     def subset(self, mask: np.ndarray) -> Segments:
         return Segments(self.ids[mask], self.n)
+
+
+@dataclass(frozen=True)
+class SortedSegments:
+    """Values sorted ascending within each account; account ``a`` owns
+    ``values[start[a] : start[a] + count[a]]``; ``rows`` are their original rows."""
+
+    values: np.ndarray
+    ids: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    rows: np.ndarray
+
+    def quantile(self, q: float) -> np.ndarray:
+        """The ``q`` quantile per account (linear interpolation); NaN where empty."""
+        out = np.full(len(self.count), np.nan)
+        has = self.count > 0
+        if not has.any():
+            return out
+        pos = self.start[has] + q * (self.count[has] - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, self.start[has] + self.count[has] - 1)
+        frac = pos - lo
+        out[has] = self.values[lo] * (1 - frac) + self.values[hi] * frac
+        return out
+
+    def rank_from_top(self) -> np.ndarray:
+        """0 for each account's largest value, 1 for the next, ... (per sorted position)."""
+        end = (self.start + self.count)[self.ids]
+        return end - 1 - np.arange(len(self.values))
+
+    def top_sum(self, k: np.ndarray | int) -> np.ndarray:
+        """Sum of each account's ``k`` largest values (``k`` per account or one for all)."""
+        k = np.broadcast_to(np.asarray(k), self.count.shape)
+        take = self.rank_from_top() < k[self.ids]
+        return np.bincount(self.ids[take], weights=self.values[take], minlength=len(self.count))
+
+    def last_row(self) -> np.ndarray:
+        """Original row of each account's largest value (-1 where empty)."""
+        out = np.full(len(self.count), -1, dtype=np.int64)
+        has = self.count > 0
+        out[has] = self.rows[self.start[has] + self.count[has] - 1]
+        return out
+
+
+def _segment_sort(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row order by (id, value) without ``lexsort``.
+
+    Values are replaced by their global rank and packed under the id into one
+    int64, so a single sort of integers does the work of a two-key
+    lexicographic sort, several times faster on large inputs.  Ties keep their
+    row order (as ``lexsort`` does), so which of two equal values counts as
+    "largest" never depends on the other accounts in the call.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n >= 2**32 or (len(ids) and int(ids.max()) >= 2**31):
+        return np.lexsort((values, ids))
+    by_value = np.argsort(values, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_value] = np.arange(n, dtype=np.int64)
+    key = (ids.astype(np.int64) << np.int64(32)) | rank
+    key.sort()
+    return by_value[key & np.int64(0xFFFFFFFF)]
 
 
 def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from itertools import repeat
+from operator import attrgetter
 
-import numpy as np
 import pyarrow as pa
 
 from trueclout.contract import AccountSnapshot
@@ -219,25 +220,27 @@ def snapshots_to_tables(snapshots: Iterable[AccountSnapshot]) -> SnapshotTables:
                                         for name in TABLE_NAMES}
     prof = cols["profiles"]
     profile_attrs = [name for name, _, _ in _PROFILE_FIELDS]
+    profile_values = attrgetter(*profile_attrs)
     for snap in snapshots:
         acc = snap.account_id
         prof["account_id"].append(acc)
         prof["platform"].append(snap.platform)
         prof["observed_at"].append(snap.observed_at)
         prof["raw_score"].append(snap.raw_score)
-        p = snap.profile
-        for attr in profile_attrs:
-            prof[attr].append(getattr(p, attr))
+        for attr, value in zip(profile_attrs, profile_values(snap.profile), strict=True):
+            prof[attr].append(value)
         for list_field, (table, mapping) in _LIST_TABLES.items():
             items = getattr(snap, list_field)
             if not items:
                 continue
             tcols = cols[table]
-            tcols["account_id"].extend([acc] * len(items))
+            tcols["account_id"].extend(repeat(acc, len(items)))
             if table == "followers":
                 tcols["position"].extend(range(len(items)))
-            for col, attr in mapping.items():
-                tcols[col].extend([getattr(it, attr) for it in items])
+            # One C-level pass per list: attribute tuples, transposed to columns.
+            columns = zip(*map(_GETTERS[list_field], items), strict=True)
+            for col, values in zip(mapping, columns, strict=True):
+                tcols[col].extend(values)
     return SnapshotTables(
         **{
             name: pa.table(
@@ -250,12 +253,13 @@ def snapshots_to_tables(snapshots: Iterable[AccountSnapshot]) -> SnapshotTables:
     )
 
 
+# attrgetter per list field, in the column order of _LIST_TABLES.
+_GETTERS = {field: attrgetter(*mapping.values()) for field, (_, mapping) in _LIST_TABLES.items()}
+
+
 def _array(values: list, typ: pa.DataType) -> pa.Array:
-    if typ == TS and values and None not in values:
-        # Aware datetimes -> microseconds since the epoch, without pyarrow's slower path.
-        micros = np.rint(np.fromiter((v.timestamp() for v in values), np.float64,
-                                     len(values)) * 1e6).astype(np.int64)
-        return pa.array(micros, TS)
+    # Arrow converts aware datetimes to UTC microseconds itself, faster than
+    # calling .timestamp() on each.
     return pa.array(values, typ)
 
 
