@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# XGBoost's OpenMP threads spin while waiting; on a shared 2-core machine that
+# slows every fit 5-50x.  Must be set before xgboost loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pathlib import Path
 
 import pytest

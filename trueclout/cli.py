@@ -7,7 +7,12 @@ bodies so that `trueclout --help` starts fast.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# OpenMP threads (XGBoost) spin while idle by default, which starves the other
+# core on small machines; passive waiting costs nothing measurable.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pathlib import Path
 from typing import Annotated
 
