@@ -9,12 +9,24 @@ carries the fingerprints of purchased accounts, never particular words.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trueclout.features.strings import string_bytes
 from trueclout.training import sim_random as rnd
+from trueclout.training.sim_params import (
+    CRUDE_USERNAME_DIGITS,
+    FSF_USERNAME_DIGITS,
+    FSF_USERNAME_PATTERNS,
+    HUMAN_USERNAME_DIGIT_WIDTHS,
+    HUMAN_USERNAME_DIGITS,
+    HUMAN_USERNAME_UPPER,
+    INT_USERNAME_DIGITS,
+    INT_USERNAME_PATTERNS,
+)
 
 FIRST_NAMES = pa.array([
     "anna", "ben", "carla", "david", "elena", "farid", "giulia", "hana", "ivan", "jade",
@@ -23,6 +35,12 @@ FIRST_NAMES = pa.array([
     "emma", "felix", "grace", "hugo", "ines", "jonas", "kira", "luca", "maya", "nils",
     "olga", "pedro", "rania", "sofia", "tomas", "ulla", "viktor", "wanda", "yara", "ziad",
     "amara", "bilal", "celine", "dario", "esra", "femi", "gaspard", "helga", "ilya", "joao",
+    "adriana", "alessio", "antonia", "beatrice", "benedikt", "camille", "caroline", "cristina",
+    "dominik", "eduardo", "federica", "florian", "francesca", "gabriel", "giovanni", "isabella",
+    "jasmine", "johanna", "katarina", "leonardo", "madeleine", "marianne", "matthias",
+    "nathalie", "patrick", "rebecca", "roberto", "samuel", "serena", "stefano", "theresa",
+    "valentina", "vincent", "yasmine", "zacharias", "fernanda", "augustin", "clemente",
+    "dorothea", "kwabena",
 ])
 LAST_NAMES = pa.array([
     "smith", "rossi", "muller", "garcia", "kowalski", "nakamura", "okafor", "silva", "novak",
@@ -30,6 +48,12 @@ LAST_NAMES = pa.array([
     "petrov", "quint", "ramos", "schulz", "tanaka", "ueda", "varga", "weber", "yilmaz",
     "zhang", "bianchi", "costa", "das", "evans", "fischer", "greco", "horvat", "ito",
     "jovanovic", "khan", "larsen", "mendes", "nowak", "ortiz", "park", "reyes", "santos",
+    "anderson", "bergmann", "castillo", "delacroix", "esposito", "ferreira", "gallagher",
+    "hoffmann", "johansson", "kowalczyk", "lindqvist", "marchetti", "nakagawa", "oliveira",
+    "pellegrini", "richardson", "schneider", "thompson", "vasquez", "whitfield", "alvarez",
+    "brennan", "carvalho", "donovan", "eriksson", "fontaine", "gonzalez", "hartmann",
+    "iglesias", "jankowski", "kaminski", "lombardi", "morrison", "nascimento", "okonkwo",
+    "petersen", "quintero", "rodriguez", "sullivan", "villanueva",
 ])
 WORDS = pa.array([
     "maps", "coffee", "cycling", "jazz", "code", "design", "garden", "books", "film", "travel",
@@ -62,11 +86,6 @@ FAKE_BIO_HEADS = pa.array(["Living my best life", "Dream big", "Just vibes", "Bl
 FAKE_BIO_MIDS = pa.array([" | ", " * ", " ~ ", " - "])
 FAKE_BIO_TAILS = pa.array(["music lover", "travel addict", "fitness", "foodie", "fashion",
                            "nature", "coffee first"])
-# The few bios and places a follower farm cycles through (Cresci et al. 2015:
-# farm accounts fill bio and location, from a narrow repertoire).
-FARM_BIOS = pa.array(["Hello world", "Love life", "Music is my life", "Just me",
-                      "Smile", "Live laugh love"])
-FARM_PLACES = pa.array(["New York", "London", "Los Angeles", "Paris", "Roma"])
 
 _LETTERS = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _B64 = np.frombuffer(
@@ -202,37 +221,129 @@ def _sep(k: np.ndarray) -> pa.Array:
     return pick(SEPARATORS, k, "u-sep")
 
 
+def _upper(k: np.ndarray, name: pa.Array, p: float = HUMAN_USERNAME_UPPER) -> pa.Array:
+    """The name capitalised for a share ``p`` of people (the same people for every part)."""
+    return where(rnd.chance(k, "u-upper", p), pc.utf8_capitalize(name), name)
+
+
 def human_username(k: np.ndarray) -> pa.Array:
-    """How people name themselves: names and words, sometimes a short number or a year."""
-    return choose(k, "u-pattern", [0.25, 0.2, 0.15, 0.12, 0.1, 0.1, 0.08], [
-        lambda k: join(_first(k), _sep(k), _last(k)),
-        lambda k: join(_first(k), _sep(k), _word(k)),
-        lambda k: join(pc.utf8_slice_codeunits(_first(k), 0, 1), _last(k)),
-        lambda k: join(_word(k), _sep(k), _first(k)),
-        lambda k: join(_first(k), _last(k), number_text(rnd.integers(k, "u-short", 99) + 1)),
-        lambda k: join(_first(k), _sep(k), _last(k),
-                       number_text(1965 + rnd.integers(k, "u-year", 45))),
-        lambda k: join(_word(k), _sep(k), _word(k, "u-word2"), "s"),
+    """How people name themselves: names and words, capitalised or not, sometimes a number.
+
+    Fitted to cresci-2015's humans (E13): the share with a capital letter and
+    the share and width of trailing numbers are measured; the pattern weights
+    were chosen among a few candidates for the smallest worst KS distance of
+    length, entropy, digit share and digit run (Twitter cuts names at 15).
+    """
+    def first(k: np.ndarray) -> pa.Array:
+        return _upper(k, _first(k))
+
+    def last(k: np.ndarray) -> pa.Array:
+        return _upper(k, _last(k))
+
+    def word(k: np.ndarray, stream: str = "u-word") -> pa.Array:
+        return _upper(k, _word(k, stream))
+
+    name = choose(k, "u-pattern", [0.15, 0.2, 0.25, 0.2, 0.05, 0.1, 0.05], [
+        lambda k: join(first(k), _sep(k), last(k)),
+        lambda k: join(first(k), _sep(k), word(k)),
+        lambda k: join(pc.utf8_slice_codeunits(first(k), 0, 1), last(k)),
+        lambda k: join(word(k), _sep(k), first(k)),
+        lambda k: join(word(k), _sep(k), word(k, "u-word2"), "s"),
+        first,
+        last,
     ])
+    width = 1 + rnd.choice(k, "u-digits-width", HUMAN_USERNAME_DIGIT_WIDTHS)
+    return where(rnd.chance(k, "u-digits", HUMAN_USERNAME_DIGITS),
+                 join(name, digits(k, "u-number", width)), name)
 
 
 def generated_username(k: np.ndarray) -> pa.Array:
-    """What account factories generate: long digit runs and random letters."""
-    return choose(k, "g-pattern", [0.45, 0.3, 0.25], [
-        lambda k: join(_first(k), _last(k), digits(k, "g-digits", 4 + rnd.integers(k, "g-run", 5))),
-        lambda k: join(letters(k, "g-letters", 6 + rnd.integers(k, "g-len", 6)),
-                       digits(k, "g-digits2", 2 + rnd.integers(k, "g-run2", 3))),
-        lambda k: join(_first(k), "_", digits(k, "g-digits3", 6 + rnd.integers(k, "g-run3", 3))),
-    ])
+    """What account factories generate: names or random letters, then a run of digits.
 
-
-def farm_username(k: np.ndarray) -> pa.Array:
-    """Follower-farm names: plausible name pairs, few digits (Cresci et al. 2015, INT/FSF)."""
-    return choose(k, "f-pattern", [0.5, 0.3, 0.2], [
+    The number of digits follows InstaFake's fakes (``CRUDE_USERNAME_DIGITS``:
+    45% none, the rest one to eight).
+    """
+    base = choose(k, "g-pattern", [0.5, 0.3, 0.2], [
         lambda k: join(_first(k), _last(k)),
-        lambda k: join(_first(k), "_", _last(k), _word(k)),
-        lambda k: join(_last(k), _first(k), digits(k, "f-digits", 2)),
+        lambda k: letters(k, "g-letters", 5 + rnd.integers(k, "g-len", 6)),
+        lambda k: join(_first(k), "_", _word(k)),
     ])
+    width = rnd.choice(k, "g-run", CRUDE_USERNAME_DIGITS)
+    width = np.where(width == 5, 5 + rnd.integers(k, "g-long", 4), width)
+    return where(width > 0, join(base, digits(k, "g-digits", np.maximum(width, 1))), base)
+
+
+def int_username(k: np.ndarray) -> pa.Array:
+    """The INT market's screen names (Cresci et al. 2015): a name and a few random letters.
+
+    First + 2-5 letters, last + 2-5 letters, first + last + 0-5 letters, or
+    last + 3 letters + first (``INT_USERNAME_PATTERNS``), in lower case; a few
+    end in a number (85% of them one digit, else two).
+    """
+    def tail(k: np.ndarray, low: int, high: int) -> pa.Array:
+        return letters(k, "i-tail", low + rnd.integers(k, "i-tail-len", high - low + 1))
+
+    name = choose(k, "i-pattern", list(INT_USERNAME_PATTERNS), [
+        lambda k: join(_first(k), tail(k, 2, 5)),
+        lambda k: join(_last(k), tail(k, 2, 5)),
+        lambda k: join(_first(k), _last(k), tail(k, 0, 5)),
+        lambda k: join(_last(k), tail(k, 3, 3), _first(k)),
+    ])
+    return where(rnd.chance(k, "i-digits", INT_USERNAME_DIGITS),
+                 join(name, digits(k, "i-digit-run", 1 + rnd.chance(k, "i-run", 0.15))), name)
+
+
+def fsf_username(k: np.ndarray) -> pa.Array:
+    """The FSF market's screen names (Cresci et al. 2015), capitalised.
+
+    Last + 3 letters + First, First + Last (two in three with a number: 77% one
+    digit, else two),
+    First + letters, or First + initial + 8 digits (``FSF_USERNAME_PATTERNS``);
+    Twitter cuts them at 15 characters.
+    """
+    first = pc.utf8_capitalize(_first(k))
+    last = pc.utf8_capitalize(_last(k))
+    rows = np.arange(len(k))
+
+    def at(a: pa.Array, rows: np.ndarray) -> pa.Array:
+        return a.take(pa.array(rows))
+
+    def numbered(k: np.ndarray, rows: np.ndarray) -> pa.Array:
+        name = join(at(first, rows), at(last, rows))
+        return where(rnd.chance(k, "s-digits", FSF_USERNAME_DIGITS),
+                     join(name, digits(k, "s-digit-run", 1 + rnd.chance(k, "s-run", 0.23))), name)
+
+    which = rnd.choice(k, "s-pattern", list(FSF_USERNAME_PATTERNS))
+    options = [
+        lambda k, r: join(at(last, r), letters(k, "s-mid", 3), at(first, r)),
+        numbered,
+        lambda k, r: join(at(first, r), letters(k, "s-tail", 3 + rnd.integers(k, "s-len", 6))),
+        lambda k, r: join(at(first, r), pc.utf8_upper(pc.utf8_slice_codeunits(at(last, r), 0, 1)),
+                          digits(k, "s-suggested", 8)),
+    ]
+    return scatter(which, lambda i, r: options[i](k[r], rows[r]))
+
+
+def shorten(values: pa.Array, limit: np.ndarray | int) -> pa.Array:
+    """Each string cut to at most ``limit`` characters (per row or for all); ASCII text."""
+    sb = string_bytes(values)
+    keep = np.minimum(sb.lengths, np.broadcast_to(np.asarray(limit, np.int64), (sb.n,)))
+    return _gather(sb.data, sb.offsets[:-1], keep, sb.valid)
+
+
+def _gather(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+            valid: np.ndarray | None = None) -> pa.Array:
+    """The strings ``data[start:start + length]`` of each row, as one Arrow array."""
+    lengths = np.asarray(lengths, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    # int32 positions (Arrow's own offset width) keep the index small.
+    index = np.repeat((np.asarray(starts, np.int64) - offsets[:-1]).astype(np.int32), lengths)
+    index += np.arange(offsets[-1], dtype=np.int32)
+    mask = None if valid is None or valid.all() else pa.py_buffer(
+        np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), len(lengths),
+                                 [mask, pa.py_buffer(offsets.astype(np.int32)),
+                                  pa.py_buffer(np.ascontiguousarray(data[index]).tobytes())])
 
 
 def full_name(k: np.ndarray) -> pa.Array:
@@ -240,8 +351,10 @@ def full_name(k: np.ndarray) -> pa.Array:
                 pc.utf8_capitalize(pick(LAST_NAMES, k, "d-last")))
 
 
-def display_name(k: np.ndarray, username: pa.Array) -> pa.Array:
-    return choose(k, "d-pattern", [0.6, 0.2, 0.12, 0.08], [
+def display_name(k: np.ndarray, username: pa.Array,
+                 weights: tuple[float, ...] = (0.6, 0.2, 0.12, 0.08)) -> pa.Array:
+    """A full name, a first name, the username or none (null), with these weights."""
+    return choose(k, "d-pattern", list(weights), [
         full_name, lambda k: pc.utf8_capitalize(pick(FIRST_NAMES, k, "d-first")), username, None,
     ])
 
@@ -270,6 +383,41 @@ def human_bio(k: np.ndarray) -> pa.Array:
                        " - ", w1(k), " nerd"),
         lambda k: join(city(k), " / ", w1(k), " / ", w2(k), " / ", role(k)),
     ])
+
+
+@cache
+def _filler() -> tuple[np.ndarray, np.ndarray]:
+    """A fixed stretch of words (built once) that bios are cut from, and where its words start."""
+    vocab = np.array(WORDS.to_pylist() + ROLES.to_pylist() + CITIES.to_pylist(), dtype=object)
+    picks = rnd.integers(rnd.key(0, "bio-filler", np.arange(_FILLER_WORDS)), "word", len(vocab))
+    marks = np.where(rnd.chance(np.arange(_FILLER_WORDS, dtype=np.uint64), "bio-mark", 0.15),
+                     ". ", " ")
+    text = "".join(w + m for w, m in zip(vocab[picks], marks, strict=True))
+    data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    starts = np.flatnonzero(data[:-1] == ord(" ")) + 1
+    return data, starts[data[starts] != ord(" ")]
+
+
+_FILLER_WORDS = 20_000
+_LONGEST_BIO = 1_000
+
+
+def sized_bio(k: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """Bios of exactly the given lengths: a personal sentence, continued with more words.
+
+    Only the length and the emptiness of a bio are measured; its words come
+    from the project's own small vocabularies, and two people share a bio
+    only if they share a key.
+    """
+    lengths = np.asarray(lengths, np.int64)
+    if lengths.max(initial=0) > _LONGEST_BIO:
+        raise ValueError(f"bios are at most {_LONGEST_BIO} characters")
+    pool, words = _filler()
+    # A fixed set of starts (never one that depends on the batch), so a bio is a
+    # function of its key alone.
+    usable = words[words < len(pool) - _LONGEST_BIO - 1]
+    filler = _gather(pool, usable[rnd.integers(k, "b-filler", len(usable))], lengths)
+    return shorten(join(human_bio(k), " ", filler), lengths)
 
 
 def premium_bio(k: np.ndarray) -> pa.Array:

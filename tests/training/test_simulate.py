@@ -489,17 +489,54 @@ def test_ring_sample_shows_its_ring() -> None:
 
 
 @pytest.mark.realdata
-def test_timing_and_human_constants_match_their_fits(datasets_dir: Path) -> None:
+def test_timing_constants_match_their_fits(datasets_dir: Path) -> None:
     from trueclout.training import sim_params as p
-    from trueclout.training.sim_calibration import fit_human_profiles, fit_repost_delays
+    from trueclout.training.sim_calibration import fit_repost_delays
 
     fit = fit_repost_delays(datasets_dir / "retweet-timelines")
     assert fit.log_mean == pytest.approx(p.DELAY_LOG_MEAN, abs=0.05)
     pooled = np.hypot(p.DELAY_LOG_SD_BETWEEN, p.DELAY_LOG_SD_WITHIN)
     assert pooled == pytest.approx(fit.log_sd, abs=0.1)
     assert fit.sd_between_accounts == pytest.approx(p.DELAY_LOG_SD_BETWEEN, abs=0.1)
-    humans = fit_human_profiles(datasets_dir / "cresci-2015")
-    for name, constant in [("followers", p.HUMAN_FOLLOWERS), ("following", p.HUMAN_FOLLOWING),
-                           ("posts_per_day", p.HUMAN_POSTS_PER_DAY), ("likes", p.HUMAN_LIKES)]:
-        assert humans[name][0] == pytest.approx(constant[0], rel=0.05), name
-        assert humans[name][1] == pytest.approx(constant[1], abs=0.05), name
+
+
+@pytest.mark.realdata
+def test_every_profile_law_number_is_its_fit(datasets_dir: Path) -> None:
+    """Each fitted number in sim_params is what a fresh fit gives (to its rounding)."""
+    from trueclout.training.sim_calibration import LAW_SOURCES, compare_laws, fit_profiles
+
+    fits = fit_profiles(datasets_dir)
+    rows = compare_laws(fits)
+    assert {law for law, *_ in rows} == set(LAW_SOURCES)
+    for law, name, fitted, constant in rows:
+        if name.endswith(".median"):
+            assert constant == pytest.approx(fitted, rel=0.01), (law, name)
+        else:
+            assert constant == pytest.approx(fitted, abs=0.006), (law, name)
+
+
+@pytest.mark.realdata
+def test_market_lots_and_usernames_match_the_real_stocks(datasets_dir: Path) -> None:
+    from trueclout.training import sim_params as p
+    from trueclout.training.sim_calibration import fit_profiles, username_patterns
+
+    fits = fit_profiles(datasets_dir)
+    for group in ("cresci:INT", "cresci:FSF"):  # each real stock's age lies inside the lot range
+        low, high = p.LOT_AGE_DAYS
+        assert low < fits[group].counts["age_days"].median < high, group
+    shares = username_patterns(datasets_dir / "cresci-2015")
+    int_order = ("first+x", "last+x", "first+last(+x)", "last+x+first")
+    assert p.INT_USERNAME_PATTERNS == pytest.approx([shares["INT"][k] for k in int_order],
+                                                    abs=0.01)
+    assert p.INT_USERNAME_DIGITS == pytest.approx(shares["INT"]["digits"], abs=0.005)
+    assert p.FSF_USERNAME_PATTERNS[0] == pytest.approx(shares["FSF"]["last+x+first"], abs=0.005)
+    assert p.FSF_USERNAME_PATTERNS[1] == pytest.approx(shares["FSF"]["first+last(+x)"],
+                                                       abs=0.005)
+    assert p.HUMAN_USERNAME_UPPER == pytest.approx(shares["E13"]["upper"], abs=0.005)
+    assert p.HUMAN_USERNAME_DIGITS == pytest.approx(shares["E13"]["number_at_end"], abs=0.005)
+    widths = [shares["E13"][f"number_width_{w}"] for w in ("1", "2", "3", "4", "5+")]
+    assert p.HUMAN_USERNAME_DIGIT_WIDTHS == pytest.approx(widths, abs=0.005)
+    assert p.HUMAN_DISPLAY_NAMES[0] == pytest.approx(shares["E13"]["display_two_words"],
+                                                     abs=0.005)
+    assert p.HUMAN_DISPLAY_NAMES[2] == pytest.approx(shares["E13"]["display_is_username"],
+                                                     abs=0.005)
