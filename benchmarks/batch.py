@@ -1,0 +1,187 @@
+"""Batch scoring: accounts per second, time per stage and peak memory, in-process and on Dask.
+
+    .venv/bin/python benchmarks/batch.py                        # 100,000 accounts (many minutes)
+    .venv/bin/python benchmarks/batch.py --accounts 10000       # a smaller world
+    .venv/bin/python benchmarks/batch.py --data FOLDER          # a table folder you already have
+    .venv/bin/python benchmarks/batch.py --accounts 10000 --graph-only
+                                            # peak memory of the lean graph stage vs the old one
+
+The world is generated once with the simulator (``write_world``, at a modest
+engagement scale so 100,000 accounts fit the machine) and kept under
+``--cache`` for later runs.  Each runner then scores it in a fresh child
+process with the shipped default model: ``in-process`` (chunks, one after
+the other) and ``dask`` (a new ``LocalCluster``: one worker process per
+core, one thread each; its start-up is included in the wall time, as a user
+pays it).
+
+Printed per runner: accounts per second over the whole run, wall seconds,
+CPU seconds of the client process and (Dask) of the worker processes, wall
+and CPU seconds per stage (read, graph, features, predict, compose, write;
+on Dask the scoring stages are summed over workers, so they exceed the
+wall time), the graph's edge rows and the bytes per edge its compact parts
+held, and peak resident memory (``VmHWM``) of the client and of each worker.
+The machine's load average is printed first: timings on a shared machine
+are noisy, CPU seconds less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STAGES = ("read", "graph", "features", "predict", "compose", "write")
+DEFAULT_CACHE = Path("/tmp/trueclout-bench")
+
+
+def _peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
+                 followers_sample: int) -> Path:
+    """A simulated table folder of ``accounts`` (generated once, then reused)."""
+    folder = cache / f"batch-{accounts}-s{seed}-e{engagement_scale:g}-f{followers_sample}"
+    if (folder / "manifest.json").exists():
+        return folder
+    from trueclout.training.simulate import write_world
+
+    print(f"generating {accounts:,} accounts into {folder} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    write_world(folder, accounts, seed, engagement_scale=engagement_scale,
+                followers_sample=followers_sample)
+    print(f"  generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return folder
+
+
+def child(runner: str, data: Path, out: Path, chunk_accounts: int) -> dict:
+    """Score ``data`` with one runner in this (fresh) process; returns the figures."""
+    from trueclout.models.artifact import SHIPPED_DIR
+    from trueclout.service.batch import BatchOptions, run_batch
+    from trueclout.service.batch_score import ArtifactScorerSpec
+
+    spec = ArtifactScorerSpec(str(SHIPPED_DIR))
+    options = BatchOptions(chunk_accounts=chunk_accounts, run_id="benchmark")
+    if runner == "dask":
+        from trueclout.service.batch_dask import run_batch_on_dask
+
+        result = run_batch_on_dask(data, out, spec, options)
+    else:
+        result = run_batch(data, out, spec, options)
+    stats = result.edge_stats
+    return {
+        "runner": result.runner, "accounts": result.accounts, "wall": result.wall,
+        "cpu": result.cpu, "worker_cpu": result.worker_cpu,
+        "rate": result.accounts_per_second,
+        "stages_wall": result.times.wall, "stages_cpu": result.times.cpu,
+        "graph_stages": result.graph_stages,
+        "edges": stats.edges if stats else 0,
+        "bytes_per_edge": stats.bytes_per_edge if stats else 0.0,
+        "part_mib": stats.part_bytes / 2**20 if stats else 0.0,
+        "peak_mib": _peak_mib(), "worker_peak_mib": result.worker_peak_mib,
+    }
+
+
+def graph_child(mode: str, data: Path, chunk_accounts: int) -> dict:
+    """Peak memory of one graph ingestion: ``lean`` (this batch) or ``tables`` (the old one)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    if mode == "lean":
+        from trueclout.service.batch_graph import detect_rings_streaming
+
+        ring, stats = detect_rings_streaming(data, chunk_accounts=chunk_accounts)
+        edges, per_edge = stats.edges, stats.bytes_per_edge
+    else:
+        from trueclout.features.graph_table import detect_rings
+        from trueclout.training.labelled import LabelledSet, read_graph_tables
+
+        tables = read_graph_tables(LabelledSet(data, data, None, None))  # type: ignore[arg-type]
+        edges, per_edge = tables.engagements.num_rows + tables.reposts_made.num_rows, 0.0
+        ring = detect_rings(tables)
+    return {"mode": mode, "rows": ring.num_rows, "edges": edges, "bytes_per_edge": per_edge,
+            "wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "peak_mib": _peak_mib()}
+
+
+def run_child(*args: str) -> dict:
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"child {args} failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(figures: dict) -> None:
+    print(f"\n{figures['runner']}: {figures['accounts']:,} accounts in {figures['wall']:.1f} s "
+          f"= {figures['rate']:,.0f} accounts/s")
+    cpu = f"client CPU {figures['cpu']:.1f} s"
+    if figures["worker_cpu"]:
+        cpu += f", worker CPU {figures['worker_cpu']:.1f} s"
+    print(f"  {cpu}")
+    print(f"  {'stage':<10}{'wall s':>10}{'CPU s':>10}")
+    for stage in STAGES:
+        print(f"  {stage:<10}{figures['stages_wall'].get(stage, 0.0):>10.1f}"
+              f"{figures['stages_cpu'].get(stage, 0.0):>10.1f}")
+    if figures["edges"]:
+        inner = ", ".join(f"{k} {v:.1f} s" for k, v in figures["graph_stages"].items())
+        print(f"  graph: {figures['edges']:,} edge rows, compact parts "
+              f"{figures['part_mib']:,.0f} MiB ({figures['bytes_per_edge']:.1f} bytes/edge); "
+              f"{inner}")
+    peaks = figures["worker_peak_mib"]
+    workers = f"; workers {', '.join(f'{p:,.0f}' for p in peaks)} MiB" if peaks else ""
+    print(f"  peak RSS: client {figures['peak_mib']:,.0f} MiB{workers}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--data", type=Path, help="score this table folder instead")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--engagement-scale", type=float, default=0.1)
+    parser.add_argument("--followers-sample", type=int, default=50)
+    parser.add_argument("--chunk-accounts", type=int, default=2_000)
+    parser.add_argument("--runners", default="in-process,dask")
+    parser.add_argument("--graph-only", action="store_true",
+                        help="compare the graph stage's peak memory: lean vs old ingestion")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "graph":
+            figures = graph_child(rest[0], Path(rest[1]), int(rest[2]))
+        else:
+            figures = child(kind, Path(rest[0]), Path(rest[1]), int(rest[2]))
+        print(json.dumps(figures))
+        return 0
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    data = args.data or world_folder(args.accounts, args.seed, args.cache,
+                                     args.engagement_scale, args.followers_sample)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"data: {data}; cores: {os.cpu_count()}; load average at start: {load}")
+    if args.graph_only:
+        for mode in ("lean", "tables"):
+            g = run_child("graph", mode, str(data), str(args.chunk_accounts))
+            print(f"graph stage, {mode} ingestion: {g['edges']:,} edge rows, {g['rows']:,} "
+                  f"accounts in the ring table, {g['wall']:.1f} s wall, {g['cpu']:.1f} s CPU, "
+                  f"peak RSS {g['peak_mib']:,.0f} MiB")
+        return 0
+    out = args.cache / "batch-benchmark.parquet"
+    for runner in args.runners.split(","):
+        report(run_child(runner, str(data), str(out), str(args.chunk_accounts)))
+        print(f"  (load average now: {', '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    out.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
