@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/features.py                      # 100,000 accounts (minutes)
     .venv/bin/python benchmarks/features.py --accounts 10000     # a quick run
     .venv/bin/python benchmarks/features.py --data /tmp/feat100k # reuse generated tables
-    .venv/bin/python benchmarks/features.py --read-ahead          # overlap reading and features
+    .venv/bin/python benchmarks/features.py --workers 1          # batch in one process
+    .venv/bin/python benchmarks/features.py --workers 1 --plain  # ... reading as before
 
 Every account has the shape the targets are stated for: 200 sampled
 followers, 1,200 engagements on 40 posts, 120 days of follower history and
@@ -13,19 +14,26 @@ usernames, bios).
 
 Prints
 - online: ``snapshot_to_tables`` + ``compute_features`` for one snapshot,
-  p50 / p99 over ``--runs`` runs (and each part's p50);
-- batch: accounts per second streaming the Parquet folder with
-  ``iter_table_chunks`` and computing features chunk by chunk, measured in a
-  fresh child process whose peak resident memory is reported.
+  p50 / p99 over ``--runs`` runs (and each part's p50), wall and CPU time;
+- batch: accounts per second computing features from the Parquet folder,
+  measured in a fresh child process whose peak resident memory is reported.
+  By default one worker process per core each reads its own chunks
+  (``plan_table_chunks`` / ``read_table_span``), reading only the columns
+  the kernels use with repeated strings dictionary-encoded; ``--workers 1``
+  streams ``iter_table_chunks`` in the child itself, ``--plain`` reads every
+  column as plain values, ``--tune-malloc`` sets glibc's malloc to keep
+  freed memory for reuse.
 
 Targets (issue 3): p50 <= 2 ms online, >= 5,000 accounts/s in batch.  The
-machine is shared: timings taken while others run are noisy.
+machine is shared: timings taken while others run are noisy, so the load
+average is printed with each figure and CPU time beside wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import resource
 import subprocess
@@ -186,6 +194,12 @@ def write_data(path: Path, accounts: int, seed: int, chunk: int = 2_000) -> None
     (path / "benchmark.json").write_text(json.dumps({"accounts": accounts, "seed": seed}))
 
 
+# glibc returns big freed blocks to the kernel and takes fresh zeroed pages for the
+# next chunk's arrays; these keep them in the heap (measured: see the module docs).
+MALLOC_TUNING = {"MALLOC_TOP_PAD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(8 << 30),
+                 "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+
+
 def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(samples, q)) * 1e3
 
@@ -221,6 +235,8 @@ def online(runs: int, seed: int) -> None:
     print(f"  of which compute_features              p50 {percentile_ms(features, 50):.2f} ms")
     print(f"  CPU time of the thread (less sensitive to other load)  p50 "
           f"{percentile_ms(cpu, 50):.2f} ms  p99 {percentile_ms(cpu, 99):.2f} ms")
+    print(f"  load average at the end (1, 5, 15 min): "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def read_ahead(chunks: Iterator, depth: int = 1) -> Iterator:
@@ -247,38 +263,84 @@ def read_ahead(chunks: Iterator, depth: int = 1) -> Iterator:
         yield item
 
 
-def batch(path: Path, chunk: int, ahead: bool) -> dict:
-    """Stream the folder and compute features chunk by chunk (run in a child process)."""
+def _read_options(plain: bool) -> dict:
+    """How the batch reads Parquet: only the columns the kernels read, repeated strings
+    as dictionaries (``plain``: every column as plain values, as before)."""
+    if plain:
+        return {}
+    from trueclout.features.columns import DICTIONARY_COLUMNS, FEATURE_COLUMNS
+
+    return {"columns": FEATURE_COLUMNS, "dictionary": DICTIONARY_COLUMNS}
+
+
+def _span_features(job: tuple[Path, object, bool]) -> tuple:
+    """One chunk in a worker process: read its rows, compute its features."""
+    from trueclout.features.pipeline import compute_features
+    from trueclout.io import read_table_span
+
+    path, span, plain = job
+    c0 = time.process_time()
+    tables = read_table_span(path, span, use_threads=False, **_read_options(plain))
+    c1 = time.process_time()
+    frame = compute_features(tables)
+    return frame, c1 - c0, time.process_time() - c1
+
+
+def batch(path: Path, chunk: int, ahead: bool, workers: int, plain: bool) -> dict:
+    """Stream the folder and compute features chunk by chunk (run in a child process).
+
+    With ``workers`` > 1, a pool of processes each reads and computes its own
+    chunks (``plan_table_chunks`` says where each chunk lies), and the parent
+    collects the feature frames in order.
+    """
     from tqdm import tqdm
 
     from trueclout.features.pipeline import compute_features
-    from trueclout.io import count_accounts, iter_table_chunks
+    from trueclout.io import count_accounts, iter_table_chunks, plan_table_chunks
 
     total = count_accounts(path)
     done = 0
     reading = computing = 0.0
     started = time.perf_counter()
     cpu_started = time.process_time()
-    chunks = iter_table_chunks(path, chunk_accounts=chunk)
-    if ahead:
-        chunks = read_ahead(chunks)
     with tqdm(total=total, unit="acct", file=sys.stderr, desc="features") as bar:
-        while True:
-            t0 = time.perf_counter()
-            tables = next(chunks, None)
-            t1 = time.perf_counter()
-            if tables is None:
-                break
-            compute_features(tables)
-            t2 = time.perf_counter()
-            reading += t1 - t0
-            computing += t2 - t1
-            done += tables.num_accounts
-            bar.update(tables.num_accounts)
+        if workers > 1:
+            import multiprocessing
+
+            spans = plan_table_chunks(path, chunk_accounts=chunk)
+            planned = time.perf_counter() - started
+            jobs = [(path, span, plain) for span in spans]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for frame, read_cpu, feature_cpu in pool.imap(_span_features, jobs):
+                    reading += read_cpu
+                    computing += feature_cpu
+                    done += frame.n_accounts
+                    bar.update(frame.n_accounts)
+        else:
+            planned = 0.0
+            chunks = iter_table_chunks(path, chunk_accounts=chunk, **_read_options(plain))
+            if ahead:
+                chunks = read_ahead(chunks)
+            while True:
+                t0 = time.perf_counter()
+                tables = next(chunks, None)
+                t1 = time.perf_counter()
+                if tables is None:
+                    break
+                compute_features(tables)
+                t2 = time.perf_counter()
+                reading += t1 - t0
+                computing += t2 - t1
+                done += tables.num_accounts
+                bar.update(tables.num_accounts)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"accounts": done, "seconds": wall, "cpu_seconds": time.process_time() - cpu_started,
-            "read_seconds": reading, "feature_seconds": computing, "peak_mib": peak}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"accounts": done, "seconds": wall, "workers": workers, "plan_seconds": planned,
+            "cpu_seconds": time.process_time() - cpu_started + kids.ru_utime + kids.ru_stime,
+            "read_seconds": reading, "feature_seconds": computing,
+            "peak_mib": own.ru_maxrss / 1024, "worker_peak_mib": kids.ru_maxrss / 1024,
+            "load": os.getloadavg()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,17 +352,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder for the generated tables (reused when it matches)")
     parser.add_argument("--read-ahead", action="store_true",
-                        help="read the next chunk in a thread while computing the current one")
+                        help="read the next chunk in a thread while computing the current one "
+                             "(one process only)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes that each read and compute their own chunks "
+                             "(default: one per core; 1 = in this process)")
+    parser.add_argument("--plain", action="store_true",
+                        help="read every column as plain values (the reader's default), "
+                             "not just the kernels' columns with repeated strings as "
+                             "dictionaries")
+    parser.add_argument("--tune-malloc", action="store_true",
+                        help="run the batch with glibc keeping freed memory for reuse "
+                             "(MALLOC_TOP_PAD_, MALLOC_TRIM_THRESHOLD_, "
+                             "MALLOC_MMAP_THRESHOLD_): fewer page faults on big arrays")
     parser.add_argument("--skip-online", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--batch-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.batch_only is not None:
-        print(json.dumps(batch(args.batch_only, args.chunk_accounts, args.read_ahead)))
+        print(json.dumps(batch(args.batch_only, args.chunk_accounts, args.read_ahead,
+                               args.workers, args.plain)))
         return 0
 
     if not args.skip_online:
         online(args.runs, args.seed)
+    if args.skip_batch:
+        return 0
 
     import tempfile
 
@@ -312,19 +390,41 @@ def main(argv: list[str] | None = None) -> int:
             write_data(path, args.accounts, args.seed)
         child = subprocess.run(
             [sys.executable, __file__, "--batch-only", str(path),
-             "--chunk-accounts", str(args.chunk_accounts),
-             *(["--read-ahead"] if args.read_ahead else [])],
-            check=True, stdout=subprocess.PIPE, text=True)
+             "--chunk-accounts", str(args.chunk_accounts), "--workers", str(args.workers),
+             *(["--read-ahead"] if args.read_ahead else []),
+             *(["--plain"] if args.plain else [])],
+            check=True, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, **(MALLOC_TUNING if args.tune_malloc else {})})
         result = json.loads(child.stdout.strip().splitlines()[-1])
-    rate = result["accounts"] / result["seconds"]
-    mode = "reading ahead in a thread" if args.read_ahead else "read, then compute"
-    print(f"batch, {result['accounts']:,} accounts from Parquet in chunks of "
-          f"{args.chunk_accounts:,} ({mode}):")
-    print(f"  {rate:,.0f} accounts/s ({result['seconds']:.1f} s wall, "
-          f"{result['cpu_seconds']:.1f} s CPU; waiting for chunks {result['read_seconds']:.1f} s, "
-          f"features {result['feature_seconds']:.1f} s)   (target >= 5,000 accounts/s)")
-    print(f"  peak resident memory of the batch process {result['peak_mib']:,.0f} MiB")
+    print_batch(result, args)
     return 0
+
+
+def print_batch(result: dict, args: argparse.Namespace) -> None:
+    rate = result["accounts"] / result["seconds"]
+    reading = "all columns, plain" if args.plain else "kernel columns, ids as dictionaries"
+    if result["workers"] > 1:
+        mode = f"{result['workers']} worker processes, each reading its own chunks"
+        parts = (f"CPU reading {result['read_seconds']:.1f} s, features "
+                 f"{result['feature_seconds']:.1f} s, planning {result['plan_seconds']:.1f} s "
+                 f"wall")
+    else:
+        mode = "reading ahead in a thread" if args.read_ahead else "read, then compute"
+        parts = (f"waiting for chunks {result['read_seconds']:.1f} s, features "
+                 f"{result['feature_seconds']:.1f} s")
+    print(f"batch, {result['accounts']:,} accounts from Parquet in chunks of "
+          f"{args.chunk_accounts:,} ({mode}; {reading}):")
+    print(f"  {rate:,.0f} accounts/s ({result['seconds']:.1f} s wall, "
+          f"{result['cpu_seconds']:.1f} s CPU; {parts})   (target >= 5,000 accounts/s)")
+    peak = f"  peak resident memory: batch process {result['peak_mib']:,.0f} MiB"
+    if result["workers"] > 1:
+        peak += f", largest worker {result['worker_peak_mib']:,.0f} MiB"
+    print(peak)
+    if args.tune_malloc:
+        print("  (glibc malloc tuned: " + ", ".join(f"{k}={v}" for k, v in MALLOC_TUNING.items())
+              + ")")
+    print(f"  load average at the end (1, 5, 15 min): "
+          f"{', '.join(f'{x:.1f}' for x in result['load'])}")
 
 
 if __name__ == "__main__":

@@ -109,8 +109,12 @@ def group_actor_posts(account: np.ndarray, n: int, actor_code: np.ndarray,
     np.not_equal(keys[1:], keys[:-1], out=new_post[1:])
     new_post &= (keys & unknown) != unknown
     starts = np.flatnonzero(new_actor)
-    counts = np.diff(np.append(starts, len(keys)))
-    posts = np.add.reduceat(new_post.view(np.int8), starts, dtype=np.int64)
+    ends = np.append(starts[1:], len(keys))
+    counts = ends - starts
+    # Distinct known posts per actor: new-post marks counted between its bounds.
+    marks = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(new_post, out=marks[1:])
+    posts = marks[ends] - marks[starts]
     actor_keys = prefix[starts]
     return ActorPosts(actor_keys >> np.int64(hash_bits), actor_keys, counts, posts, hash_bits,
                       numbering)

@@ -26,7 +26,7 @@ from trueclout.features.fingerprints import (
     templated,
     wilson_interval,
 )
-from trueclout.features.follower_signals import follower_signals
+from trueclout.features.follower_signals import FollowerProfiles
 from trueclout.features.frame import FamilyResult
 from trueclout.features.segments import Segments
 
@@ -83,13 +83,13 @@ TRAIT_SHARES: dict[str, str] = {
 }
 
 
-def _model_share(scorer: AudienceScorer | None, signals: np.ndarray, seg: Segments,
+def _model_share(scorer: AudienceScorer | None, profiles: FollowerProfiles, seg: Segments,
                  followers_count: np.ndarray) -> ShareEstimate:
     n = seg.n
     if scorer is None:
         nan = np.full(n, np.nan)
         return ShareEstimate(nan, nan.copy(), nan.copy())
-    probs = np.asarray(scorer.fake_probability(signals), dtype=np.float64)
+    probs = np.asarray(scorer.fake_probability(profiles.matrix()), dtype=np.float64)
     if probs.shape != (len(seg),):
         raise ValueError(f"AudienceScorer.fake_probability returned shape {probs.shape} for "
                          f"{len(seg)} followers; expected one probability per follower")
@@ -102,31 +102,31 @@ def _model_share(scorer: AudienceScorer | None, signals: np.ndarray, seg: Segmen
 
 def compute_audience(cols: SnapshotColumns, scorer: AudienceScorer | None = None) -> FamilyResult:
     seg = cols.segments("followers")
-    table = cols.tables.followers
     n_sample = seg.count()
     observed = cols.observed_at[seg.ids]
-    signals = follower_signals(table, observed)
-    traits = crude_traits(signals)
+    profiles = FollowerProfiles(cols.tables.followers, observed,
+                                text=lambda name: cols.strings("followers", name),
+                                number=lambda name: cols.number_or_seconds("followers", name))
+    traits = crude_traits(profiles)
     crude = crude_fake(traits)
     created = cols.seconds("followers", "created_at")
     # Every per-follower 1/0 column is averaged per account in one pass.
     per_follower = {
         "audience_crude_fake_share": crude,
         **{name: traits[trait] for name, trait in TRAIT_SHARES.items()},
-        "audience_template_share": templated(cols, seg, n_sample, signals),
+        "audience_template_share": templated(cols, seg, n_sample, profiles),
         "audience_creation_cluster_share": creation_clustered(created, seg, n_sample),
     }
-    means = seg.mean_columns(np.column_stack(list(per_follower.values())))
-    shares = dict(zip(per_follower, means.T, strict=True))
+    shares = dict(zip(per_follower, seg.flag_means(list(per_follower.values())).T, strict=True))
     crude_known = seg.count(~np.isnan(crude))
     crude_hits = np.nan_to_num(shares["audience_crude_fake_share"]) * crude_known
     low, high = wilson_interval(crude_hits, crude_known)
     age_seconds = np.clip(observed - created, 0, 2**32 - 1).astype(np.int64)
-    model = _model_share(scorer, signals, seg, cols.followers_count)
+    model = _model_share(scorer, profiles, seg, cols.followers_count)
     features = {
         **shares,
         "audience_median_age_days": seg.int_quantile(age_seconds, 0.5) / SECONDS_PER_DAY,
-        "audience_username_entropy": median_entropy(seg, signal(signals, "username_entropy")),
+        "audience_username_entropy": median_entropy(seg, signal(profiles, "username_entropy")),
         "audience_model_fake_share": model.share,
         "audience_model_fake_share_low": model.low,
         "audience_model_fake_share_high": model.high,

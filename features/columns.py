@@ -8,18 +8,43 @@ seconds since the epoch, dates whole days, nulls NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trueclout.features.dictionary import decoded, is_encoded, per_value
 from trueclout.features.grouping import pack
 from trueclout.features.segments import Segments
 from trueclout.features.strings import StringBytes, shared_codes, string_bytes
 from trueclout.tables import SnapshotTables
 
 SECONDS_PER_DAY = 86_400.0
+
+# The columns the feature kernels read, per table: a batch reader may skip the rest.
+FEATURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "profiles": ("account_id", "observed_at", "created_at", "followers_count",
+                 "following_count", "posts_count", "listed_count", "verified",
+                 "default_avatar", "display_name", "bio", "url", "location"),
+    "follower_history": ("account_id", "date", "followers", "following"),
+    "followers": ("account_id", "username", "display_name", "created_at", "followers_count",
+                  "following_count", "posts_count", "listed_count", "likes_count", "verified",
+                  "default_avatar", "bio", "url", "location", "followed_at"),
+    "posts": ("account_id", "post_id", "created_at", "reposts_count", "likes_count",
+              "replies_count"),
+    "engagements": ("account_id", "actor_id", "post_id", "kind", "at"),
+    "reposts_made": ("account_id", "target_account_id"),
+}
+# String columns whose values repeat across rows: cheaper read dictionary-encoded.
+DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "follower_history": ("account_id",),
+    "followers": ("account_id",),
+    "posts": ("account_id",),
+    "engagements": ("account_id", "post_id", "kind"),
+    "reposts_made": ("account_id",),
+}
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _MICROS = 1e6
 
@@ -85,6 +110,7 @@ class SnapshotColumns:
         self.n = len(self.accounts)
         self._segments: dict[str, Segments] = {}
         self._strings: dict[tuple[str, str], StringBytes] = {}
+        self._numbers: dict[tuple[str, str, Callable], np.ndarray] = {}
 
     def segments(self, table: str) -> Segments:
         """Row -> account index of a child table."""
@@ -93,7 +119,12 @@ class SnapshotColumns:
         return self._segments[table]
 
     def column(self, table: str, name: str) -> pa.Array:
-        return _flat(self.tables[table].column(name))
+        """A column as one plain Arrow array (dictionary-encoded strings decoded)."""
+        return _flat(decoded(self.tables[table].column(name)))
+
+    def stored(self, table: str, name: str) -> pa.Array | pa.ChunkedArray:
+        """A column as the tables hold it (possibly dictionary-encoded, in chunks)."""
+        return self.tables[table].column(name)
 
     def strings(self, table: str, name: str) -> StringBytes:
         """A string column's bytes and offsets (cached: several families read ids)."""
@@ -103,10 +134,27 @@ class SnapshotColumns:
         return self._strings[key]
 
     def number(self, table: str, name: str) -> np.ndarray:
-        return to_float(self.column(table, name))
+        """A numeric or boolean column as float64, NaN for nulls (cached, read-only)."""
+        return self._converted(table, name, to_float)
 
     def seconds(self, table: str, name: str) -> np.ndarray:
-        return to_seconds(self.column(table, name))
+        """A timestamp column as float seconds since the epoch (cached, read-only)."""
+        return self._converted(table, name, to_seconds)
+
+    def number_or_seconds(self, table: str, name: str) -> np.ndarray:
+        """``seconds`` for a timestamp column, else ``number``."""
+        if pa.types.is_timestamp(self.tables[table].schema.field(name).type):
+            return self.seconds(table, name)
+        return self.number(table, name)
+
+    def _converted(self, table: str, name: str,
+                   convert: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+        key = (table, name, convert)
+        if key not in self._numbers:
+            out = convert(self.column(table, name))
+            out.flags.writeable = False
+            self._numbers[key] = out
+        return self._numbers[key]
 
     @cached_property
     def observed_at(self) -> np.ndarray:
@@ -135,15 +183,17 @@ class SnapshotColumns:
         if len(posts) == 0:
             return np.full(len(eng), -1, dtype=np.int64)
         post_ids = self.column("posts", "post_id")
-        eng_ids = self.column("engagements", "post_id")
+        stored = self.stored("engagements", "post_id")
         if self.n == 1 or pc.count_distinct(post_ids).as_py() == len(post_ids):
             # Post ids unique in these tables: Arrow's hash join, then the account check.
-            row = pc.index_in(eng_ids, value_set=post_ids).fill_null(-1)
-            row = np.asarray(row.to_numpy(zero_copy_only=False), dtype=np.int64)
+            if is_encoded(stored):
+                row = per_value(stored, lambda ids: _index_in(ids, post_ids), np.int64)
+            else:
+                row = _index_in(self.column("engagements", "post_id"), post_ids)
             found = row >= 0
             found[found] = posts.ids[row[found]] == eng.ids[found]
             return np.where(found, row, -1)
-        post_code, eng_code = shared_codes(post_ids, eng_ids)
+        post_code, eng_code = shared_codes(post_ids, self.column("engagements", "post_id"))
         post_keys = pack(posts.ids, self.n, post_code)
         eng_keys = pack(eng.ids, self.n, eng_code)
         order = np.argsort(post_keys)
@@ -185,12 +235,26 @@ class SnapshotColumns:
             known = ~np.isnan(v)
             totals += np.where(known, v, 0.0)
             reported |= known
-        account_reports = posts.count(reported) > 0
-        return np.where(account_reports[posts.ids], totals, self.sampled_per_post)
+        from_totals = (posts.count(reported) > 0)[posts.ids]
+        if from_totals.all():
+            return totals
+        return np.where(from_totals, totals, self.sampled_per_post)
 
     def kind_is(self, table: str, value: str) -> np.ndarray:
         """Rows whose ``kind`` equals ``value``."""
-        col = self.column(table, "kind")
+        col = self.stored(table, "kind")
         if len(col) == 0:
             return np.zeros(0, dtype=bool)
-        return np.asarray(pc.equal(col, value).to_numpy(zero_copy_only=False), dtype=bool)
+        if is_encoded(col):
+            return per_value(col, lambda kinds: _equal(kinds, value), bool)
+        return _equal(self.column(table, "kind"), value)
+
+
+def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (-1 where absent)."""
+    row = pc.index_in(values, value_set=value_set).fill_null(-1)
+    return np.asarray(row.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _equal(values: pa.Array, value: str) -> np.ndarray:
+    return np.asarray(pc.equal(values, value).to_numpy(zero_copy_only=False), dtype=bool)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from trueclout.features.columns import SECONDS_PER_DAY, SnapshotColumns
-from trueclout.features.follower_signals import FOLLOWER_SIGNALS
-from trueclout.features.grouping import group_rows, pack
+from trueclout.features.follower_signals import FOLLOWER_SIGNALS, FollowerProfiles
+from trueclout.features.grouping import group_rows, isin_sorted, pack
 from trueclout.features.segments import Segments
-from trueclout.features.strings import concat_bytes, has_content, shared_codes, skeleton
+from trueclout.features.strings import edge_key, has_content, hash64, skeleton
 
 # Crude fingerprints of mass-made accounts; a follower counts as a crude fake
 # when at least CRUDE_MIN_TRAITS of them hold among at least CRUDE_MIN_KNOWN known.
@@ -37,11 +37,13 @@ WILSON_Z = 1.959963984540054  # 95%
 ENTROPY_STEPS = 2.0**20  # entropy medians are exact to this resolution
 
 
-def signal(signals: np.ndarray, name: str) -> np.ndarray:
-    try:
-        return signals[:, FOLLOWER_SIGNALS.index(name)]
-    except ValueError:
-        raise KeyError(f"follower signal {name!r} is missing from FOLLOWER_SIGNALS") from None
+def signal(signals: np.ndarray | FollowerProfiles, name: str) -> np.ndarray:
+    """One follower signal, from the ``FOLLOWER_SIGNALS`` matrix or computed on demand."""
+    if name not in FOLLOWER_SIGNALS:
+        raise KeyError(f"follower signal {name!r} is missing from FOLLOWER_SIGNALS")
+    if isinstance(signals, FollowerProfiles):
+        return signals.signal(name)
+    return signals[:, FOLLOWER_SIGNALS.index(name)]
 
 
 def _flag(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -49,7 +51,7 @@ def _flag(condition: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known, condition.astype(np.float64), np.nan)
 
 
-def crude_traits(signals: np.ndarray) -> dict[str, np.ndarray]:
+def crude_traits(signals: np.ndarray | FollowerProfiles) -> dict[str, np.ndarray]:
     """Per-follower yes/no fingerprints (1/0, NaN unknown) from the signal matrix."""
     with np.errstate(invalid="ignore"):
         log_posts = signal(signals, "log_posts")
@@ -69,9 +71,12 @@ def crude_traits(signals: np.ndarray) -> dict[str, np.ndarray]:
 
 def crude_fake(traits: dict[str, np.ndarray]) -> np.ndarray:
     """1 where a follower shows enough crude fingerprints, 0 where not, NaN if too few known."""
-    stacked = np.column_stack(list(traits.values()))
-    known = (~np.isnan(stacked)).sum(axis=1)
-    hits = np.nansum(stacked, axis=1)
+    known = np.zeros(len(next(iter(traits.values()))), dtype=np.int64)
+    hits = np.zeros(len(known))
+    for trait in traits.values():  # 1/0/NaN: sums of whole numbers, exact in any order
+        seen = trait == trait
+        known += seen
+        hits += np.where(seen, trait, 0.0)
     return _flag(hits >= CRUDE_MIN_TRAITS, known >= CRUDE_MIN_KNOWN)
 
 
@@ -91,27 +96,42 @@ def wilson_interval(hits: np.ndarray, n: np.ndarray, z: float = WILSON_Z) -> tup
 
 
 def templated(cols: SnapshotColumns, seg: Segments, n_sample: np.ndarray,
-               signals: np.ndarray) -> np.ndarray:
+              signals: np.ndarray | FollowerProfiles) -> np.ndarray:
     """1 where a follower's username pattern, display-name pattern or bio repeats.
 
-    The three patterns are hashed and grouped in one pass: each becomes a key
-    (account, which field, hash of the pattern).  Empty fields never match.
+    Within each account and field, strings are first grouped by a cheap key
+    (length, first and last 8 bytes): strings in groups too small to be a
+    template cannot be one, and only the rest are hashed whole and grouped
+    again.  Empty fields never match.
     """
     parts = [skeleton(cols.strings("followers", "username")),
              skeleton(cols.strings("followers", "display_name")),
              cols.strings("followers", "bio")]
-    usable = np.concatenate([has_content(parts[0]),
-                             signal(signals, "has_display_name") == 1,
-                             signal(signals, "bio_blank") == 0])
-    rows = len(seg)
-    field = np.repeat(np.arange(len(parts), dtype=np.uint64), rows)[usable]
-    codes = shared_codes(concat_bytes(parts))[0][usable] ^ (field * np.uint64(0x9E3779B97F4A7C15))
-    account = np.tile(seg.ids, len(parts))[usable]
-    sizes = np.zeros(len(usable), dtype=np.int64)
-    sizes[usable] = group_rows(pack(account, seg.n, codes)).row_sizes()
+    usable = [has_content(parts[0]),
+              signal(signals, "has_display_name") == 1,
+              signal(signals, "bio_blank") == 0]
     threshold = np.maximum(TEMPLATE_MIN_REPEATS, np.ceil(TEMPLATE_MIN_SHARE * n_sample))
-    repeated = (sizes >= np.tile(threshold[seg.ids], len(parts))).reshape(len(parts), rows)
-    return repeated.any(axis=0).astype(np.float64)
+    repeated = np.zeros(len(seg), dtype=bool)
+    for sb, ok in zip(parts, usable, strict=True):
+        rows = np.flatnonzero(ok)
+        account = seg.ids[rows]
+        maybe = _repeats(pack(account, seg.n, edge_key(sb, rows)), TEMPLATE_MIN_REPEATS)
+        rows, account = rows[maybe], account[maybe]
+        if len(rows):
+            sizes = group_rows(pack(account, seg.n, hash64(sb.take(rows)))).row_sizes()
+            repeated[rows[sizes >= threshold[account]]] = True
+    return repeated.astype(np.float64)
+
+
+def _repeats(keys: np.ndarray, at_least: int) -> np.ndarray:
+    """Rows whose key occurs at least ``at_least`` times (one sort; few such keys)."""
+    ordered = np.sort(keys)
+    head = ordered[:max(len(ordered) - (at_least - 1), 0)]
+    # A run of at least ``at_least`` equal keys has equal ends ``at_least - 1`` apart.
+    frequent = head[ordered[at_least - 1:] == head]
+    if len(frequent) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    return isin_sorted(keys, frequent)
 
 
 def creation_clustered(created_s: np.ndarray, seg: Segments, n_sample: np.ndarray) -> np.ndarray:

@@ -9,13 +9,15 @@ know when a follow happened) give NaN, which the models treat as unknown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from trueclout.features.columns import to_float, to_seconds
+from trueclout.features.dictionary import decoded
 from trueclout.features.strings import (
+    StringBytes,
     blank,
     byte_entropy,
     char_length,
@@ -128,22 +130,107 @@ FOLLOWER_SIGNAL_DIRECTIONS: dict[str, int] = {
 }
 
 
-def _num(table: pa.Table, name: str) -> np.ndarray:
-    if name not in table.column_names:
-        return np.full(table.num_rows, np.nan)
-    col = table.column(name)
-    if pa.types.is_boolean(col.type):
-        col = pc.cast(col, pa.float64())
-    elif pa.types.is_timestamp(col.type):
-        col = pc.divide(pc.cast(pc.cast(col, pa.timestamp("us", tz="UTC")), pa.int64()), 1e6)
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+class FollowerProfiles:
+    """Measurements and signals of a table of profiles, each computed when first asked for.
+
+    The audience family reads only some signals unless a follower model wants
+    the whole matrix, so nothing is measured that nobody reads; what is read
+    twice (digit runs feed three measurements) is computed once.  ``text``
+    may supply the string columns' bytes and ``number`` the other columns as
+    float64 (timestamps in seconds) when the caller already holds them.
+    """
+
+    def __init__(self, table: pa.Table, observed_at: np.ndarray,
+                 text: Callable[[str], StringBytes] | None = None,
+                 number: Callable[[str], np.ndarray] | None = None) -> None:
+        self.table = table
+        self.n = table.num_rows
+        self.observed_at = np.broadcast_to(np.asarray(observed_at, dtype=np.float64), (self.n,))
+        self._text = text
+        self._number = number
+        self._measured: dict[str, np.ndarray] = {}
+        self._signals: dict[str, np.ndarray] = {}
+        self._strings: dict[str, StringBytes | None] = {}
+        self._numbers: dict[str, np.ndarray] = {}
+
+    def measure(self, name: str) -> np.ndarray:
+        """One of ``FOLLOWER_MEASUREMENTS``, one value per profile (NaN = unknown)."""
+        if name not in self._measured:
+            self._measured[name] = _MEASURE[name](self)
+        return self._measured[name]
+
+    def signal(self, name: str) -> np.ndarray:
+        """One of ``FOLLOWER_SIGNALS``, one value per profile (NaN = unknown)."""
+        if name not in self._signals:
+            self._signals[name] = _SIGNAL[name](self.measure)
+        return self._signals[name]
+
+    def matrix(self) -> np.ndarray:
+        """The ``FOLLOWER_SIGNALS`` matrix (n x k, float64, NaN = unknown)."""
+        return _stack([self.signal(name) for name in FOLLOWER_SIGNALS], self.n)
+
+    def number(self, name: str) -> np.ndarray:
+        """A numeric, boolean or timestamp column (seconds) as float64, NaN for nulls."""
+        if name not in self._numbers:
+            if name not in self.table.column_names:
+                self._numbers[name] = np.full(self.n, np.nan)
+            elif self._number is not None:
+                self._numbers[name] = self._number(name)
+            else:
+                col = self.table.column(name)
+                self._numbers[name] = (to_seconds(col) if pa.types.is_timestamp(col.type)
+                                       else to_float(col))
+        return self._numbers[name]
+
+    def text(self, name: str) -> StringBytes | None:
+        """A string column's bytes (None when the table lacks the column)."""
+        if name not in self._strings:
+            if name not in self.table.column_names:
+                self._strings[name] = None
+            elif self._text is not None:
+                self._strings[name] = self._text(name)
+            else:
+                self._strings[name] = string_bytes(decoded(self.table.column(name)))
+        return self._strings[name]
+
+    def blank(self, name: str) -> np.ndarray:
+        """1 where the text is blank, 0 where it has content, NaN where null or absent."""
+        sb = self.text(name)
+        if sb is None:
+            return np.full(self.n, np.nan)
+        return blank(decoded(self.table.column(name)), sb)
+
+    def of_username(self, measure: Callable[[StringBytes], np.ndarray]) -> np.ndarray:
+        sb = self.text("username")
+        return np.full(self.n, np.nan) if sb is None else measure(sb)
+
+    def age_days(self, at: np.ndarray) -> np.ndarray:
+        """Days from each profile's creation to ``at`` (seconds)."""
+        return (at - self.number("created_at")) / SECONDS_PER_DAY
 
 
-def _present(table: pa.Table, name: str) -> np.ndarray:
-    """1 where the text has content, 0 where it is empty, NaN where it is null (unknown)."""
-    if name not in table.column_names:
-        return np.full(table.num_rows, np.nan)
-    return 1.0 - blank(table.column(name))
+_MEASURE: dict[str, Callable[[FollowerProfiles], np.ndarray]] = {
+    "default_avatar": lambda p: p.number("default_avatar"),
+    "bio_length": lambda p: (char_length(p.text("bio")) if p.text("bio") is not None
+                             else np.full(p.n, np.nan)),
+    "bio_blank": lambda p: p.blank("bio"),
+    "has_url": lambda p: 1.0 - p.blank("url"),
+    "has_location": lambda p: 1.0 - p.blank("location"),
+    "has_display_name": lambda p: 1.0 - p.blank("display_name"),
+    "posts": lambda p: p.number("posts_count"),
+    "followers": lambda p: p.number("followers_count"),
+    "following": lambda p: p.number("following_count"),
+    "likes": lambda p: p.number("likes_count"),
+    "listed": lambda p: p.number("listed_count"),
+    "verified": lambda p: p.number("verified"),
+    "age_days": lambda p: p.age_days(p.observed_at),
+    "age_at_follow_days": lambda p: p.age_days(p.number("followed_at")),
+    "username_length": lambda p: p.of_username(char_length),
+    "username_digits": lambda p: p.of_username(digit_count),
+    "username_max_digit_run": lambda p: p.of_username(lambda sb: digit_runs(sb)[0]),
+    "username_trailing_digits": lambda p: p.of_username(lambda sb: digit_runs(sb)[1]),
+    "username_entropy": lambda p: p.of_username(byte_entropy),
+}
 
 
 def measure_followers(table: pa.Table, observed_at: np.ndarray) -> dict[str, np.ndarray]:
@@ -152,48 +239,55 @@ def measure_followers(table: pa.Table, observed_at: np.ndarray) -> dict[str, np.
     ``observed_at`` is the observation time (seconds since the epoch) per row:
     ages are measured then, not today.
     """
-    n = table.num_rows
-    observed_at = np.broadcast_to(np.asarray(observed_at, dtype=np.float64), (n,))
-    created = _num(table, "created_at")
-    followed = _num(table, "followed_at")
-    out: dict[str, np.ndarray] = {
-        "default_avatar": _num(table, "default_avatar"),
-        "bio_length": (char_length(table.column("bio")) if "bio" in table.column_names
-                       else np.full(n, np.nan)),
-        "bio_blank": (blank(table.column("bio")) if "bio" in table.column_names
-                      else np.full(n, np.nan)),
-        "has_url": _present(table, "url"),
-        "has_location": _present(table, "location"),
-        "has_display_name": _present(table, "display_name"),
-        "posts": _num(table, "posts_count"),
-        "followers": _num(table, "followers_count"),
-        "following": _num(table, "following_count"),
-        "likes": _num(table, "likes_count"),
-        "listed": _num(table, "listed_count"),
-        "verified": _num(table, "verified"),
-        "age_days": (observed_at - created) / SECONDS_PER_DAY,
-        "age_at_follow_days": (followed - created) / SECONDS_PER_DAY,
-    }
-    if "username" in table.column_names:
-        sb = string_bytes(table.column("username"))
-        longest, trailing = digit_runs(sb)
-        out |= {
-            "username_length": char_length(table.column("username")),
-            "username_digits": digit_count(sb),
-            "username_max_digit_run": longest,
-            "username_trailing_digits": trailing,
-            "username_entropy": byte_entropy(sb),
-        }
-    else:
-        for name in ("username_length", "username_digits", "username_max_digit_run",
-                     "username_trailing_digits", "username_entropy"):
-            out[name] = np.full(n, np.nan)
-    return out
+    profiles = FollowerProfiles(table, observed_at)
+    return {name: profiles.measure(name) for name in FOLLOWER_MEASUREMENTS}
 
 
 def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.log1p(np.clip(x, 0, None))
+
+
+def _posts_per_day(get: Callable[[str], np.ndarray]) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return get("posts") / np.maximum(get("age_days"), 1.0)
+
+
+def _digit_share(get: Callable[[str], np.ndarray]) -> np.ndarray:
+    ulen = get("username_length")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ulen > 0, get("username_digits") / ulen, np.nan)
+
+
+# Each signal from the measurements (``get(name)`` reads one).
+_SIGNAL: dict[str, Callable[[Callable[[str], np.ndarray]], np.ndarray]] = {
+    "default_avatar": lambda get: get("default_avatar"),
+    "bio_blank": lambda get: get("bio_blank"),
+    "bio_length": lambda get: get("bio_length"),
+    "has_url": lambda get: get("has_url"),
+    "has_location": lambda get: get("has_location"),
+    "has_display_name": lambda get: get("has_display_name"),
+    "log_posts": lambda get: _log1p_nonneg(get("posts")),
+    "log_followers": lambda get: _log1p_nonneg(get("followers")),
+    "log_following": lambda get: _log1p_nonneg(get("following")),
+    "following_to_followers": lambda get: (_log1p_nonneg(get("following"))
+                                           - _log1p_nonneg(get("followers"))),
+    "log_likes": lambda get: _log1p_nonneg(get("likes")),
+    "log_listed": lambda get: _log1p_nonneg(get("listed")),
+    "verified": lambda get: get("verified"),
+    "log_age_days": lambda get: _log1p_nonneg(get("age_days")),
+    "log_age_at_follow_days": lambda get: _log1p_nonneg(get("age_at_follow_days")),
+    "log_posts_per_day": lambda get: _log1p_nonneg(_posts_per_day(get)),
+    "username_length": lambda get: get("username_length"),
+    "username_digit_share": _digit_share,
+    "username_max_digit_run": lambda get: get("username_max_digit_run"),
+    "username_trailing_digits": lambda get: get("username_trailing_digits"),
+    "username_entropy": lambda get: get("username_entropy"),
+}
+
+
+def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
+    return np.column_stack(columns) if n else np.zeros((0, len(FOLLOWER_SIGNALS)))
 
 
 def signals_from_measurements(m: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -204,43 +298,9 @@ def signals_from_measurements(m: Mapping[str, np.ndarray]) -> np.ndarray:
         v = m.get(name)
         return np.full(n, np.nan) if v is None else np.asarray(v, dtype=np.float64)
 
-    age = get("age_days")
-    age_follow = get("age_at_follow_days")
-    posts = get("posts")
-    followers = get("followers")
-    following = get("following")
-    ulen = get("username_length")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        posts_per_day = posts / np.maximum(age, 1.0)
-        digit_share = np.where(ulen > 0, get("username_digits") / ulen, np.nan)
-    columns = {
-        "default_avatar": get("default_avatar"),
-        "bio_blank": get("bio_blank"),
-        "bio_length": get("bio_length"),
-        "has_url": get("has_url"),
-        "has_location": get("has_location"),
-        "has_display_name": get("has_display_name"),
-        "log_posts": _log1p_nonneg(posts),
-        "log_followers": _log1p_nonneg(followers),
-        "log_following": _log1p_nonneg(following),
-        "following_to_followers": _log1p_nonneg(following) - _log1p_nonneg(followers),
-        "log_likes": _log1p_nonneg(get("likes")),
-        "log_listed": _log1p_nonneg(get("listed")),
-        "verified": get("verified"),
-        "log_age_days": _log1p_nonneg(age),
-        "log_age_at_follow_days": _log1p_nonneg(age_follow),
-        "log_posts_per_day": _log1p_nonneg(posts_per_day),
-        "username_length": ulen,
-        "username_digit_share": digit_share,
-        "username_max_digit_run": get("username_max_digit_run"),
-        "username_trailing_digits": get("username_trailing_digits"),
-        "username_entropy": get("username_entropy"),
-    }
-    return np.column_stack([columns[name] for name in FOLLOWER_SIGNALS]) if n else np.zeros(
-        (0, len(FOLLOWER_SIGNALS))
-    )
+    return _stack([_SIGNAL[name](get) for name in FOLLOWER_SIGNALS], n)
 
 
 def follower_signals(table: pa.Table, observed_at: np.ndarray) -> np.ndarray:
     """Per-follower signal matrix of a table of profiles (``FOLLOWER_SIGNALS`` columns)."""
-    return signals_from_measurements(measure_followers(table, observed_at))
+    return FollowerProfiles(table, observed_at).matrix()

@@ -24,7 +24,6 @@ from trueclout.features.registry import (
     FEATURES_BY_FAMILY,
     GRAPH_COLUMNS,
     GRAPH_FEATURES,
-    feature_index,
 )
 from trueclout.tables import SnapshotTables
 
@@ -47,8 +46,6 @@ def compute_features(
     if len(accounts) > 1 and pc.count_distinct(accounts).as_py() != len(accounts):
         raise ValueError("table 'profiles': account_id repeats; one row per account expected")
     cols = SnapshotColumns(tables)
-    n = cols.n
-    values = np.full((n, len(FEATURE_NAMES)), np.nan)
     sufficiency: dict[str, np.ndarray] = {}
     context: dict[str, np.ndarray] = {}
     results = {
@@ -57,15 +54,19 @@ def compute_features(
         "engagement": compute_engagement(cols),
         "profile": compute_profile(cols),
     }
+    columns: dict[str, np.ndarray] = {}
     for family, result in results.items():
         _check_family(family, result)
-        for name, arr in result.features.items():
-            values[:, feature_index(name)] = arr
-        sufficiency[family] = np.asarray(result.sufficiency, dtype=np.float64)
-        context |= {k: np.asarray(v, dtype=np.float64) for k, v in result.context.items()}
+        columns |= result.features
+        sufficiency[family] = np.array(result.sufficiency, dtype=np.float64)
+        # Copies: cached columns are read-only, and the frame is the caller's to change.
+        context |= {k: np.array(v, dtype=np.float64) for k, v in result.context.items()}
     looked_up = lookup_graph(graph, cols.accounts, GRAPH_COLUMNS)
-    for name, column in zip(GRAPH_FEATURES, GRAPH_COLUMNS, strict=True):
-        values[:, feature_index(name)] = looked_up[column]
+    columns |= dict(zip(GRAPH_FEATURES, (looked_up[c] for c in GRAPH_COLUMNS), strict=True))
+    # One copy into registry order (columns are float64 per account).
+    values = np.empty((cols.n, len(FEATURE_NAMES)))
+    for j, name in enumerate(FEATURE_NAMES):
+        values[:, j] = columns[name]
     return FeatureFrame(
         account_ids=np.asarray(cols.accounts.to_numpy(zero_copy_only=False), dtype=object),
         values=values,

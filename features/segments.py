@@ -10,10 +10,14 @@ NaN (or 0 for counts): missing data is never evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from trueclout.features.dictionary import decoded, is_encoded, per_value
+from trueclout.features.strings import string_bytes
 
 
 def account_index(
@@ -22,17 +26,35 @@ def account_index(
     """Position of each key in ``accounts`` (-1 where absent), vectorised in Arrow."""
     if len(keys) == 0:
         return np.zeros(0, dtype=np.int64)
+    if is_encoded(keys):
+        value_set = _as_array(accounts)
+        return per_value(keys, lambda values: _positions(values, value_set), np.int64)
+    keys = decoded(keys)
     if len(accounts) == 1:
         return _index_of_one(keys, accounts)
-    idx = pc.index_in(keys, value_set=_as_array(accounts))
+    return _positions(keys, _as_array(accounts))
+
+
+def _positions(keys: pa.Array | pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
+    idx = pc.index_in(keys, value_set=value_set)
     return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def _index_of_one(
     keys: pa.Array | pa.ChunkedArray, accounts: pa.Array | pa.ChunkedArray
 ) -> np.ndarray:
-    """``account_index`` for one account (the online path): one ``unique``, no hash join."""
+    """``account_index`` for one account (the online path): no hash join.
+
+    Usually every key is that account: then the keys' bytes are the account's
+    bytes over and over, which two comparisons confirm.
+    """
     account = _as_array(accounts)[0]
+    sb = string_bytes(keys)
+    want = np.frombuffer(account.as_py().encode(), dtype=np.uint8)
+    if (sb.valid.all() and len(sb.data) == sb.n * len(want)
+            and (sb.offsets == np.arange(sb.n + 1) * len(want)).all()
+            and (sb.data.reshape(sb.n, len(want)) == want).all()):
+        return np.zeros(sb.n, dtype=np.int64)
     distinct = pc.unique(keys)
     if len(distinct) == 1 and distinct[0] == account:
         return np.zeros(len(keys), dtype=np.int64)
@@ -62,10 +84,18 @@ class Segments:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """Rows per account (int64)."""
+        return np.bincount(self.ids, minlength=self.n)
+
     def count(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Rows per account (where ``mask`` holds, if given)."""
-        ids = self.ids if mask is None else self.ids[mask]
-        return np.bincount(ids, minlength=self.n).astype(np.float64)
+        if mask is None:
+            return self.sizes.astype(np.float64)
+        if len(self.ids) >= _FEW_ROWS and self.in_order:
+            return run_sums(mask, self.sizes).astype(np.float64)
+        return np.bincount(self.ids[mask], minlength=self.n).astype(np.float64)
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Sum per account, NaN values skipped; 0 for accounts with no rows."""
@@ -87,13 +117,37 @@ class Segments:
     def mean_columns(self, matrix: np.ndarray) -> np.ndarray:
         """``mean`` of every column of an (rows x k) matrix at once: (accounts x k)."""
         m = np.asarray(matrix, dtype=np.float64)
-        k = m.shape[1]
-        ok = m == m
-        cell = (self.ids[:, None] * k + np.arange(k)).ravel()
-        flat_ok = ok.ravel()
-        total = np.bincount(cell[flat_ok], weights=m.ravel()[flat_ok], minlength=self.n * k)
-        count = np.bincount(cell[flat_ok], minlength=self.n * k)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(self.n, k)
+        if m.shape[1] == 0:
+            return np.zeros((self.n, 0))
+        return np.column_stack([self.mean(column) for column in m.T])
+
+    @cached_property
+    def in_order(self) -> bool:
+        """Rows come grouped by account, accounts ascending (as tables are written)."""
+        return bool((self.ids[1:] >= self.ids[:-1]).all())
+
+    def flag_means(self, flags: list[np.ndarray]) -> np.ndarray:
+        """``mean`` of several columns holding only 1, 0 or NaN (unknown): (accounts x k).
+
+        Sums of ones are whole numbers, exact in any order, so rows grouped by
+        account are summed a block at a time (``add.reduceat`` over a small
+        integer matrix) instead of one ``bincount`` per column; the shares are
+        the ones ``mean`` gives.
+        """
+        if not self.in_order or len(self.ids) == 0:
+            return self.mean_columns(np.column_stack(flags) if flags else
+                                     np.zeros((len(self.ids), 0)))
+        counts = self.sizes
+        has = counts > 0
+        starts = (np.cumsum(counts) - counts)[has]
+        marks = np.empty((len(self.ids), 2 * len(flags)), dtype=np.int8)
+        for j, f in enumerate(flags):
+            np.equal(f, 1.0, out=marks[:, 2 * j].view(bool))
+            np.equal(f, f, out=marks[:, 2 * j + 1].view(bool))
+        sums = np.add.reduceat(marks, starts, axis=0, dtype=np.int64)
+        hits, known = np.zeros((self.n, len(flags))), np.zeros((self.n, len(flags)), np.int64)
+        hits[has], known[has] = sums[:, 0::2], sums[:, 1::2]
+        return np.where(known > 0, hits / np.maximum(known, 1), np.nan)
 
     def std(self, values: np.ndarray) -> np.ndarray:
         """Population standard deviation per account over non-NaN values."""
@@ -143,18 +197,30 @@ class Segments:
         return self.int_quantiles(values, (q,))[0]
 
     def int_quantiles(self, values: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
-        """Several quantiles of integers in [0, 2**32) from one sort of packed keys."""
+        """Several quantiles of integers in [0, 2**32) from one sort of packed keys.
+
+        Only the few sorted values each quantile reads are unpacked; the
+        interpolation is ``SortedSegments.quantile``'s, number for number.
+        """
         v = np.asarray(values, dtype=np.int64)
         if len(v) and (v.min() < 0 or v.max() >= 2**32 or self.n >= 2**31):
             ordered = self.sorted(v.astype(np.float64))
             return [ordered.quantile(q) for q in qs]
         keys = np.sort((self.ids.astype(np.int64) << np.int64(32)) | v)
-        count = np.bincount(self.ids, minlength=self.n)
-        start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
-        ids = keys >> np.int64(32)
-        ordered = SortedSegments((keys & np.int64(0xFFFFFFFF)).astype(np.float64), ids, start,
-                                 count, np.zeros(0, np.int64))
-        return [ordered.quantile(q) for q in qs]
+        count = self.sizes
+        has = count > 0
+        out = np.full((len(qs), self.n), np.nan)
+        if has.any():
+            first = (count.cumsum() - count)[has]
+            # All quantiles at once: (quantile, account) arrays.
+            pos = first + np.array(qs)[:, None] * (count[has] - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, first + count[has] - 1)
+            frac = pos - lo
+            low = (keys[lo] & np.int64(0xFFFFFFFF)).astype(np.float64)
+            high = (keys[hi] & np.int64(0xFFFFFFFF)).astype(np.float64)
+            out[:, has] = low * (1 - frac) + high * frac
+        return list(out)
 
     def median(self, values: np.ndarray) -> np.ndarray:
         return self.quantile(values, 0.5)
@@ -218,6 +284,35 @@ class SortedSegments:
         return out
 
 
+def run_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sums of whole numbers (or flags) over consecutive runs of rows, ``counts[i]`` rows
+    in run ``i`` (0 for an empty run), as int64.
+
+    For rows grouped by account (actors, rows of tables written in account
+    order): one ``add.reduceat``, several times cheaper than a weighted
+    ``bincount``.  Whole numbers add up exactly in any order, so the sums are
+    the ones ``bincount`` gives.
+    """
+    counts = np.asarray(counts)
+    if len(values) < _FEW_ROWS:  # few rows: one weighted bincount is fewer calls
+        runs = np.repeat(np.arange(len(counts)), counts)
+        return np.bincount(runs, weights=values, minlength=len(counts)).astype(np.int64)
+    out = np.zeros(len(counts), dtype=np.int64)
+    has = counts > 0
+    if has.any():
+        values = np.asarray(values)
+        if values.dtype == bool:
+            values = values.view(np.int8)
+        out[has] = np.add.reduceat(values, (np.cumsum(counts) - counts)[has], dtype=np.int64)
+    return out
+
+
+# Below this many rows, fixed costs per numpy call dominate: kernels that have a
+# one-call formulation for small inputs use it (same results, fewer calls).
+_FEW_ROWS = 4_096
+_LEXSORT_BELOW = _FEW_ROWS
+
+
 def _segment_sort(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Row order by (id, value) without ``lexsort``.
 
@@ -228,10 +323,8 @@ def _segment_sort(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     "largest" never depends on the other accounts in the call.
     """
     n = len(values)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if n >= 2**32 or (len(ids) and int(ids.max()) >= 2**31):
-        return np.lexsort((values, ids))
+    if n < _LEXSORT_BELOW or n >= 2**32 or int(ids.max()) >= 2**31:
+        return np.lexsort((values, ids))  # the same order: one call wins on small inputs
     by_value = np.argsort(values, kind="stable")
     rank = np.empty(n, dtype=np.int64)
     rank[by_value] = np.arange(n, dtype=np.int64)

@@ -10,11 +10,11 @@ code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
-from itertools import repeat
 from operator import attrgetter
 
+import numpy as np
 import pyarrow as pa
 
 from trueclout.contract import AccountSnapshot
@@ -149,23 +149,30 @@ class SnapshotTables:
         return self.profiles.num_rows
 
     def validate_schema(self) -> None:
-        """Refuse tables whose columns or types differ from the contract's."""
+        """Refuse tables whose columns or types differ from the contract's.
+
+        A string column may also be dictionary-encoded (``dictionary<int32, string>``,
+        as Parquet stores repeated strings): same values, cheaper to read.
+        """
         for name, table in self.items():
             expected = SCHEMAS[name]
-            if not table.schema.equals(expected, check_metadata=False):
-                missing = set(expected.names) - set(table.schema.names)
-                extra = set(table.schema.names) - set(expected.names)
-                detail = []
-                if missing:
-                    detail.append(f"missing columns {sorted(missing)}")
-                if extra:
-                    detail.append(f"unknown columns {sorted(extra)}")
-                for f in expected:
-                    if f.name in table.schema.names:
-                        got = table.schema.field(f.name).type
-                        if got != f.type:
-                            detail.append(f"column {f.name!r} is {got}, expected {f.type}")
-                raise ValueError(f"table {name!r}: " + ("; ".join(detail) or "schema differs"))
+            schema = table.schema
+            if schema.equals(expected, check_metadata=False) or _decoded(schema).equals(
+                    expected, check_metadata=False):
+                continue
+            missing = set(expected.names) - set(table.schema.names)
+            extra = set(table.schema.names) - set(expected.names)
+            detail = []
+            if missing:
+                detail.append(f"missing columns {sorted(missing)}")
+            if extra:
+                detail.append(f"unknown columns {sorted(extra)}")
+            for f in expected:
+                if f.name in table.schema.names:
+                    got = table.schema.field(f.name).type
+                    if not same_type(got, f.type):
+                        detail.append(f"column {f.name!r} is {got}, expected {f.type}")
+            raise ValueError(f"table {name!r}: " + ("; ".join(detail) or "schema differs"))
 
     def select_accounts(self, account_ids: Iterable[str]) -> SnapshotTables:
         """The rows of these accounts only, in table order."""
@@ -184,22 +191,49 @@ def empty_tables() -> SnapshotTables:
     return SnapshotTables(**{name: schema.empty_table() for name, schema in SCHEMAS.items()})
 
 
-def conform(table: pa.Table, name: str) -> pa.Table:
-    """Cast a table read from elsewhere (Parquet written by another tool) to the contract schema."""
+def same_type(got: pa.DataType, expected: pa.DataType) -> bool:
+    """``got`` is the contract's type, or dictionary-encoded strings where strings are expected."""
+    if got == expected:
+        return True
+    return (pa.types.is_dictionary(got) and expected == STR and got.value_type == STR
+            and pa.types.is_signed_integer(got.index_type))
+
+
+def _decoded(schema: pa.Schema) -> pa.Schema:
+    """The schema with dictionary-encoded strings written as plain strings."""
+    if not any(pa.types.is_dictionary(t) for t in schema.types):
+        return schema
+    return pa.schema([f.with_type(STR) if same_type(f.type, STR) else f for f in schema])
+
+
+def conform(table: pa.Table, name: str, *, read: Collection[str] | None = None,
+            dictionary: Collection[str] = ()) -> pa.Table:
+    """Cast a table read from elsewhere (Parquet written by another tool) to the contract schema.
+
+    ``read`` names the columns a caller chose to read (all when None): the others
+    come back all null without complaint.  Columns in ``dictionary`` may stay
+    dictionary-encoded strings.
+    """
     schema = SCHEMAS[name]
-    missing = [f.name for f in schema if f.name not in table.schema.names and not f.nullable]
+    present = set(table.schema.names)
+    missing = [f.name for f in schema if f.name not in present and not f.nullable
+               and (read is None or f.name in read)]
     if missing:
         raise ValueError(f"table {name!r} lacks required columns {missing}")
     columns = []
     for f in schema:
-        if f.name in table.schema.names:
+        if f.name in present:
             col = table.column(f.name)
-            if col.type != f.type:
+            keep = f.name in dictionary and same_type(col.type, f.type)
+            if col.type != f.type and not keep:
                 col = col.cast(f.type)
             columns.append(col)
         else:
             columns.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    if not dictionary:
+        return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, schema=pa.schema(
+        [f.with_type(col.type) for f, col in zip(schema, columns, strict=True)]))
 
 
 def concat_tables(parts: Iterable[SnapshotTables]) -> SnapshotTables:
@@ -215,52 +249,55 @@ def concat_tables(parts: Iterable[SnapshotTables]) -> SnapshotTables:
 
 
 def snapshots_to_tables(snapshots: Iterable[AccountSnapshot]) -> SnapshotTables:
-    """Validated snapshots -> tables, rows in snapshot and list order."""
-    cols: dict[str, dict[str, list]] = {name: {c: [] for c in SCHEMAS[name].names}
-                                        for name in TABLE_NAMES}
-    prof = cols["profiles"]
-    profile_attrs = [name for name, _, _ in _PROFILE_FIELDS]
-    profile_values = attrgetter(*profile_attrs)
-    for snap in snapshots:
-        acc = snap.account_id
-        prof["account_id"].append(acc)
-        prof["platform"].append(snap.platform)
-        prof["observed_at"].append(snap.observed_at)
-        prof["raw_score"].append(snap.raw_score)
-        for attr, value in zip(profile_attrs, profile_values(snap.profile), strict=True):
-            prof[attr].append(value)
-        for list_field, (table, mapping) in _LIST_TABLES.items():
+    """Validated snapshots -> tables, rows in snapshot and list order.
+
+    Each table is converted by Arrow in one call, from a list of row tuples
+    (read off the models by one ``attrgetter`` per row) into a struct array
+    whose fields are the table's columns; the repeated ``account_id`` is a
+    ``take`` of the snapshots' ids.  Per-column conversions cost more, mostly
+    in fixed overhead per call, which is what one snapshot pays.
+    """
+    snaps = list(snapshots)
+    ids = pa.array([snap.account_id for snap in snaps], STR)
+    profile_rows = [(snap.platform, snap.observed_at, snap.raw_score,
+                     *_PROFILE_VALUES(snap.profile)) for snap in snaps]
+    tables = {"profiles": pa.Table.from_arrays(
+        [ids, *_rows_to_columns(profile_rows, _ROW_TYPES["profiles"])],
+        schema=SCHEMAS["profiles"])}
+    for list_field, (table, _) in _LIST_TABLES.items():
+        get = _GETTERS[list_field]
+        rows: list[tuple] = []
+        counts = np.zeros(len(snaps), dtype=np.int64)
+        for i, snap in enumerate(snaps):
             items = getattr(snap, list_field)
-            if not items:
-                continue
-            tcols = cols[table]
-            tcols["account_id"].extend(repeat(acc, len(items)))
-            if table == "followers":
-                tcols["position"].extend(range(len(items)))
-            # One C-level pass per list: attribute tuples, transposed to columns.
-            columns = zip(*map(_GETTERS[list_field], items), strict=True)
-            for col, values in zip(mapping, columns, strict=True):
-                tcols[col].extend(values)
-    return SnapshotTables(
-        **{
-            name: pa.table(
-                {c: _array(values, SCHEMAS[name].field(c).type) for c, values in
-                 cols[name].items()},
-                schema=SCHEMAS[name],
-            )
-            for name in TABLE_NAMES
-        }
-    )
+            if items:
+                counts[i] = len(items)
+                rows.extend(map(get, items))
+        owner = np.repeat(np.arange(len(snaps)), counts)
+        columns = [ids.take(pa.array(owner))]
+        if table == "followers":  # place in the sampled list, from 0 per snapshot
+            first = np.repeat(np.cumsum(counts) - counts, counts)
+            columns.append(pa.array((np.arange(len(owner)) - first).astype(np.int32)))
+        columns += _rows_to_columns(rows, _ROW_TYPES[table])
+        tables[table] = pa.Table.from_arrays(columns, schema=SCHEMAS[table])
+    return SnapshotTables(**tables)
 
 
+def _rows_to_columns(rows: list[tuple], row_type: pa.StructType) -> list[pa.Array]:
+    if not rows:
+        return [pa.nulls(0, field.type) for field in row_type]
+    return pa.array(rows, row_type).flatten()
+
+
+_PROFILE_VALUES = attrgetter(*(name for name, _, _ in _PROFILE_FIELDS))
 # attrgetter per list field, in the column order of _LIST_TABLES.
 _GETTERS = {field: attrgetter(*mapping.values()) for field, (_, mapping) in _LIST_TABLES.items()}
-
-
-def _array(values: list, typ: pa.DataType) -> pa.Array:
-    # Arrow converts aware datetimes to UTC microseconds itself, faster than
-    # calling .timestamp() on each.
-    return pa.array(values, typ)
+# Each table's columns after account_id (and the followers' position), as struct fields.
+_ROW_TYPES = {
+    "profiles": pa.struct(list(SCHEMAS["profiles"])[1:]),
+    **{table: pa.struct([SCHEMAS[table].field(c) for c in mapping])
+       for table, mapping in _LIST_TABLES.values()},
+}
 
 
 def snapshot_to_tables(snapshot: AccountSnapshot) -> SnapshotTables:
