@@ -14,11 +14,18 @@ another process (``apt-get install wrk``), pinned to the other core with
 Python client in a separate process is used instead (one connection; it adds
 its own ~0.5 ms per request).
 
-SCORER: until the account-level model is wired into ``load_scorer``, the
-server scores with ``tests.service.doubles.DeterministicTestScorer`` (simple
-arithmetic, not a model).  These figures are the service's own overhead
-(parsing, validation, auth, storage, logging, metrics); the real model adds
-its feature extraction and prediction time on top.
+SCORER: the server runs `trueclout serve`'s app, which loads the active model
+(the shipped default in the benchmark's fresh data directory) with no ring
+table.  ``--scorer double`` runs ``tests.service.doubles.DeterministicTestScorer``
+(arithmetic, not a model) instead, to show the service's own overhead
+(parsing, validation, auth, storage, logging, metrics); the ``inline`` row
+(writes on the event loop instead of the thread pool) always uses the double.
+
+The in-process breakdown splits one request's CPU time into its steps:
+validating the snapshot, tables, features, the model's prediction, its
+per-feature contributions (reasons), composing the assessment (confidence,
+reasons, adjusted score, burst days, contract objects), serialising and
+storing.
 
 ``cpu ms/req`` is the server's own CPU time (all its processes) per request:
 the figure other load on the machine disturbs least (on one idle core,
@@ -43,7 +50,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# XGBoost's OpenMP threads spin while idle unless told otherwise (set before it loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
+MODEL_APP = "trueclout.service.app:serving_app"
 TEST_APP = "tests.service.doubles:create_test_app"
 INLINE_WRITES_APP = "tests.service.doubles:create_inline_writes_app"
 
@@ -214,39 +224,67 @@ print(json.dumps({"lat": lat, "bad": bad}))
             "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": lat[-1] * 1000}
 
 
-def in_process_breakdown(body: bytes, database_url: str, data_dir: Path) -> dict[str, float]:
+def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
+                         repeats: int = 200) -> dict[str, float]:
     """Median CPU microseconds of each step of one request, measured without HTTP.
 
     CPU time rather than wall time, so that other work on the machine
-    disturbs it less.
+    disturbs it less.  The steps run as the scorer runs them (same model,
+    one thread); "compose" is the rest of the assessment after features,
+    prediction and contributions.
     """
     import statistics
 
-    from tests.service.doubles import DeterministicTestScorer
     from trueclout.contract import AccountSnapshot
+    from trueclout.features.pipeline import compute_features
+    from trueclout.models.account_model import as_float32
+    from trueclout.service.assess import CONTRIBUTIONS, judge, to_assessments
     from trueclout.service.db import migrate
     from trueclout.service.db.assessments import store_assessments
     from trueclout.service.db.engine import Database
+    from trueclout.service.model_scorer import ModelScorer
     from trueclout.service.scoring import assessment_json, utc_now
     from trueclout.settings import Settings
+    from trueclout.tables import snapshots_to_tables
 
-    database = Database.from_settings(Settings(data_dir=data_dir, database_url=database_url))
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    database = Database.from_settings(settings)
     migrate.upgrade(database.engine)
-    scorer = DeterministicTestScorer()
-    steps: dict[str, list[float]] = {"validate snapshot (pydantic, JSON)": [],
-                                     "score (test double)": [], "serialise assessment": [],
-                                     "store (one transaction)": []}
-    for _ in range(200):
-        t0 = time.process_time()
+    scorer = ModelScorer.from_settings(settings)
+    model = scorer.artifact
+    overall = model.model.learner.scorers["overall"]
+    steps: dict[str, list[float]] = {
+        "validate snapshot (pydantic, JSON)": [], "snapshot -> tables": [],
+        "features": [], "predict (4 boosters, calibration)": [],
+        f"contributions ({CONTRIBUTIONS}, overall booster)": [], "compose assessment": [],
+        "serialise assessment": [], "store (one transaction)": [],
+        "whole scorer.assess (tables..compose)": []}
+    clock = time.process_time
+    for _ in range(repeats):
+        t0 = clock()
         snapshot = AccountSnapshot.model_validate_json(body)
-        t1 = time.process_time()
-        assessment = scorer.assess(snapshot, scored_at=utc_now())
-        t2 = time.process_time()
+        t1 = clock()
+        tables = snapshots_to_tables([snapshot])
+        t2 = clock()
+        frame = compute_features(tables, audience_scorer=model.follower_model)
+        t3 = clock()
+        model.predict(frame, contributions="none")
+        t4 = clock()
+        overall.contributions(as_float32(frame.values), approx=CONTRIBUTIONS == "approx")
+        t5 = clock()
+        judged = judge(tables, model, graph=None)
+        assessment = to_assessments(judged, tables, model, scored_at=utc_now())[0]
+        t6 = clock()
         text = assessment_json(assessment)
-        t3 = time.process_time()
+        t7 = clock()
         database.call(store_assessments, items=[(assessment, text)], api_key_id=None)
-        t4 = time.process_time()
-        for name, spent in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+        t8 = clock()
+        scorer.assess(snapshot, scored_at=utc_now())
+        t9 = clock()
+        # judge() recomputes features, prediction and contributions: what is left is composing.
+        compose = (t6 - t5) - (t3 - t2) - (t5 - t3)
+        for name, spent in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, compose,
+                                       t7 - t6, t8 - t7, t9 - t8), strict=True):
             steps[name].append(spent)
     database.dispose()
     return {name: statistics.median(v) * 1e6 for name, v in steps.items()}
@@ -257,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--scorer", choices=["model", "double"], default="model",
+                        help="the active model (default) or the test double")
     parser.add_argument("--no-inline-comparison", action="store_true",
                         help="skip the run that writes on the event loop instead of a thread")
     parser.add_argument("--database-url", default=None,
@@ -271,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         body = json.dumps(benchmark_snapshot(), separators=(",", ":")).encode()
         (tmp / "snapshot.json").write_bytes(body)
-        env = {**os.environ, "TRUECLOUT_DATA_DIR": str(tmp), "TRUECLOUT_MODE": "local",
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE",
+               "TRUECLOUT_DATA_DIR": str(tmp), "TRUECLOUT_MODE": "local",
                "TRUECLOUT_LOG_LEVEL": "INFO", "TC_BODY": str(tmp / "snapshot.json"),
                "PYTHONPATH": str(REPO)}
         if args.database_url:
@@ -287,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"snapshot            {len(body) / 1024:,.0f} KiB JSON: 200 followers, "
               "1,200 engagements, 120 days of history")
-        print("scorer              tests.service.doubles.DeterministicTestScorer "
-              "(test double; not the model)")
+        app_of_rows = MODEL_APP if args.scorer == "model" else TEST_APP
+        print("scorer              " + (
+            "the active model (shipped default), no ring table" if args.scorer == "model"
+            else "tests.service.doubles.DeterministicTestScorer (test double; not the model)"))
         print(f"database            {database_url.split('@')[-1]}")
         print(f"load generator      {'wrk' if use_wrk else 'sequential Python client'}; "
               f"{args.duration:g} s per run; load average before: {os.getloadavg()[0]:.2f}")
@@ -299,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         busiest = args.connections[-1]
         # (workers, app, runs as (connections, store label)); "inline" writes on the event
         # loop instead of the thread pool, to show what the thread pool buys.
-        plan = [(w, TEST_APP, [(c, "yes") for c in args.connections]
+        plan = [(w, app_of_rows, [(c, "yes") for c in args.connections]
                  + ([(busiest, "no")] if w == 1 else [])) for w in args.workers]
         if 1 in args.workers and not args.no_inline_comparison:
             plan.append((1, INLINE_WRITES_APP, [(busiest, "inline")]))
@@ -333,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.terminate()
                 server.wait(timeout=30)
         print()
-        print("where one request's CPU goes (in process, no HTTP; median of 200):")
+        print("where one request's CPU goes with the model (in process, no HTTP; "
+              "median of 200):")
         for name, micros in in_process_breakdown(body, database_url, tmp).items():
             print(f"  {name:<36} {micros:>8,.0f} us")
         print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine "

@@ -67,6 +67,8 @@ FORMAT_VERSION = 1
 SHIPPED_DIR = Path(__file__).resolve().parent / "default"
 FOLLOWER_COMPONENT = "follower_model"
 REPORT_DIR = "report"
+# The training data's feature distributions (``models/reference.py``), for drift checks.
+REFERENCE_DIR = "reference"
 _BOOSTER_DIR = "account/xgboost"
 _CALIBRATION_FILE = "account/calibration.json"
 _LINEAR_FILE = "baselines/logistic_regression.json"
@@ -122,7 +124,9 @@ def card_digest(card: Mapping[str, Any]) -> str:
 def _model_version(files: Mapping[str, str], features: Mapping[str, Any],
                    thresholds: Any) -> str:
     """A version derived from content: the same training gives the same version."""
-    content = {"files": {k: v for k, v in files.items() if not k.startswith(REPORT_DIR + "/")},
+    # Reports and the training reference describe a model without changing its predictions.
+    described = (REPORT_DIR + "/", REFERENCE_DIR + "/")
+    content = {"files": {k: v for k, v in files.items() if not k.startswith(described)},
                "features": features, "thresholds": thresholds}
     return sha256_bytes(canonical_json(content))[:12]
 
@@ -244,6 +248,26 @@ def attach_reports(
         card["files"][rel] = sha256_bytes(data)
     if evaluations:
         card.setdefault("evaluations", {}).update(evaluations)
+    _write_card(directory, card)
+    return card
+
+
+def attach_reference(directory: Path, document: bytes) -> dict[str, Any]:
+    """Add (or replace) the training reference of a saved artifact and reseal its card.
+
+    For artifacts built before models carried one; like a report, it leaves the
+    model and its version unchanged, and the card's digests cover it.
+    """
+    from trueclout.models.reference import REFERENCE_FILE
+
+    directory = Path(directory)
+    card = verify_files(directory)
+    target = directory / REFERENCE_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    tmp.write_bytes(document)
+    tmp.replace(target)
+    card["files"][REFERENCE_FILE] = sha256_bytes(document)
     _write_card(directory, card)
     return card
 
@@ -461,6 +485,11 @@ def verify_files(path: Path) -> dict[str, Any]:
     for rel in card["files"]:
         _read_checked(Path(path), rel, card["files"])
     return card
+
+
+def read_verified(root: Path, rel: str, files: Mapping[str, str]) -> bytes:
+    """One file of an artifact, refused unless its bytes match the digest the card holds."""
+    return _read_checked(root, rel, files)
 
 
 def _read_checked(root: Path, rel: str, files: Mapping[str, str]) -> bytes:

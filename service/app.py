@@ -15,10 +15,12 @@ from trueclout.service.api.main import ROUTERS
 from trueclout.service.api.openapi import build_openapi
 from trueclout.service.auth import KeyAuthenticator
 from trueclout.service.db.engine import Database
+from trueclout.service.drift import DriftMonitor, ObservingScorer, build_monitor
 from trueclout.service.errors import install_error_handlers
 from trueclout.service.logs import configure_logging
 from trueclout.service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from trueclout.service.ratelimit import RateLimiter
+from trueclout.service.retention import PeriodicPurge
 from trueclout.service.samples import load_examples
 from trueclout.service.scoring import Scorer, load_scorer
 from trueclout.service.trust_page_errors import PageErrorsMiddleware
@@ -39,12 +41,14 @@ def create_app(
     scorer: Scorer | None = None,
     database: Database | None = None,
     freeze_gc: bool = False,
+    drift: DriftMonitor | None = None,
 ) -> FastAPI:
     """The service for ``settings``; ``scorer`` and ``database`` default to the configured ones.
 
     The database must already be at the newest revision: ``trueclout serve``
     upgrades it before starting workers (``/readyz`` reports a stale schema).
-    ``freeze_gc`` is for server processes (see ``serving_app``).
+    ``freeze_gc`` is for server processes (see ``serving_app``).  ``drift``
+    defaults to a monitor of the loaded model's training reference, if it has one.
     """
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -52,6 +56,10 @@ def create_app(
     owns_database = database is None
     database = database or Database.from_settings(settings)
     model_version = _publish_model(scorer)
+    drift = drift if drift is not None else build_monitor(settings, scorer)
+    if drift is not None:
+        scorer = ObservingScorer(scorer, drift)
+    purge = PeriodicPurge(database, settings.purge_interval_hours)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +68,13 @@ def create_app(
             # collector stops re-scanning it, which cuts latency spikes under load.
             gc.collect()
             gc.freeze()
+        purge.start()
+        if drift is not None:
+            drift.start(settings.drift_refresh_seconds)
         yield
+        if drift is not None:
+            await drift.stop()
+        await purge.stop()
         if owns_database:
             database.dispose()
 
@@ -68,6 +82,7 @@ def create_app(
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.scorer = scorer
+    app.state.drift = drift
     app.state.database = database
     app.state.keys = KeyAuthenticator(database, cache_seconds=settings.key_cache_seconds)
     app.state.limiter = RateLimiter(default_rate=settings.rate_limit_per_second,

@@ -1,4 +1,4 @@
-"""Service commands: `trueclout serve`, `trueclout keys create|list|revoke`, `trueclout score`.
+"""Service commands: `trueclout serve`, `keys create|list|revoke`, `score`, `rings`.
 
 Every command reads the same settings (``TRUECLOUT_DATA_DIR``,
 ``TRUECLOUT_DATABASE_URL``, ...), so a key created here works against a server
@@ -161,6 +161,14 @@ def score(
 
 
 def register(app: typer.Typer) -> None:
+    from trueclout.service import cli_batch, cli_rings
+
     app.command()(serve)
     app.command()(score)
     app.add_typer(keys_app, name="keys")
+    cli_rings.register(app)
+    cli_batch.register(app)
+    from trueclout.service import cli_drift, cli_feedback, cli_retention  # the analysts' loop
+
+    for module in (cli_feedback, cli_retention, cli_drift):
+        module.register(app)

@@ -101,15 +101,10 @@ def load_scorer(settings: Settings) -> Scorer:
 
 
 def _load_active_model(settings: Settings) -> Scorer:
-    """Where the account-level model (models/ registry + service/assess.py) plugs in.
+    """The registry's active model with the ring table (models/ registry + service/assess.py)."""
+    from trueclout.service.model_scorer import ModelScorer
 
-    Not wired yet: the model artifact and the assessment composition are
-    being built separately.
-    """
-    return UnavailableScorer(
-        f"no account-level model is wired into the service yet "
-        f"(models directory: {settings.resolved_models_dir})"
-    )
+    return ModelScorer.from_settings(settings)
 
 
 def assessment_json(assessment: Assessment) -> str:

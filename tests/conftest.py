@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 # XGBoost's OpenMP threads spin while waiting; on a shared 2-core machine that
 # slows every fit 5-50x.  Must be set before xgboost loads.
@@ -21,3 +22,19 @@ def datasets_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"research data sets not found at {path} (set TRUECLOUT_DATASETS)")
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """One local Dask cluster (2 worker processes, 1 thread each) shared by every Dask test.
+
+    Yields the scheduler's address: tests pass it where a user passes
+    ``--scheduler``, so starting workers (seconds) is paid once per session.
+    """
+    from distributed import LocalCluster
+
+    from trueclout.cluster import WORKER_ENV
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, env=dict(WORKER_ENV)) as cluster:
+        yield cluster.scheduler_address

@@ -267,6 +267,20 @@ def train(
         "evidence; use when these snapshots are fuller than those the service scores.")] = 0.0,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    from_feedback: Annotated[Path | None, typer.Option(
+        "--from-feedback", help="A `trueclout feedback export` folder: train on DATA plus these "
+        "labels and compare with the active model on held-out feedback (docs/ANALYSTS.md).")]
+    = None,
+    feedback_weight: Annotated[int, typer.Option(
+        min=1, max=100, help="With --from-feedback: base accounts one label counts as.")] = 5,
+    holdout_share: Annotated[float, typer.Option(
+        min=0.05, max=0.9, help="With --from-feedback: share of it held out to compare.")] = 0.3,
+    dask: Annotated[bool, typer.Option(
+        "--dask", help="Train on a new local Dask cluster with xgboost.dask "
+        "(docs/SCALE.md).")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Train on the Dask cluster at ADDRESS (implies --dask); DATA must "
+        "be a table folder its workers can read.")] = None,
 ) -> None:
     """Train the account-level model on labelled snapshots; the result is a candidate model."""
     quiet_openmp()
@@ -286,6 +300,20 @@ def train(
         calibration=calibration,
         precision_targets={"elevated": elevated_precision, "high": high_precision},
     )
+    if from_feedback is not None and (dask or scheduler):
+        raise UserError("--from-feedback trains in-process; drop --dask/--scheduler")
+    if from_feedback is not None:  # the analysts' loop: training/feedback_retrain.py
+        from trueclout.training.cli_feedback_retrain import FeedbackRetrain, train_from_feedback
+
+        if out is not None:
+            raise UserError("--out does not combine with --from-feedback (the candidate goes "
+                            "into the models directory, to be compared and promoted)")
+        train_from_feedback(FeedbackRetrain(
+            data, from_feedback, labels, config, name, weight=feedback_weight,
+            holdout_share=holdout_share, thin_share=thin_share, ring_table=ring_table,
+            no_rings=no_rings, write_report=not no_report), follower_model=follower_model,
+            quiet=quiet)
+        return
     labelled = open_labelled(data, labels)
     component, component_note = _follower_component(follower_model)
     names, registry_version = running_features()
@@ -294,23 +322,32 @@ def train(
     with RichProgress(enabled=not quiet) as progress:
         from trueclout.training.labelled import data_digest
 
-        graph = _ring_table(labelled, ring_table, no_rings, progress)
         thinning = Thinning(thin_share, seed=seed)
-        training_set = _features(labelled, component, graph, progress, "",
-                                 data_digest(labelled), thinning)
-        if tuple(training_set.feature_names) != tuple(names):
-            raise UserError("the feature pipeline returned another feature list than its "
-                            "registry; reinstall TrueClout")
-        trained = train_artifact(
-            training_set, config, target, name=name, registry_version=registry_version,
-            follower_model=component, write_report=not no_report, progress=progress,
-            created_at=utc_now(), overwrite=False,
-            extra_training={"follower_model": component_note,
-                            "rings": "none" if no_rings else (
-                                str(ring_table) if ring_table else "computed over the data"),
-                            "labels": str(labelled.labels_path), "notes": labelled.notes,
-                            "thinning": thinning.to_json()},
-        )
+        extra = {"follower_model": component_note,
+                 "rings": "none" if no_rings else (
+                     str(ring_table) if ring_table else "computed over the data"),
+                 "labels": str(labelled.labels_path), "notes": labelled.notes,
+                 "thinning": thinning.to_json()}
+        if dask or scheduler:  # distributed: training/dask_fit.py
+            from trueclout.training.dask_fit import train_with_cluster
+
+            trained = train_with_cluster(
+                labelled, config, target, scheduler=scheduler, name=name,
+                registry_version=registry_version, follower_model=component,
+                ring_table=ring_table, no_rings=no_rings, thinning=thinning,
+                write_report=not no_report, progress=progress, created_at=utc_now(),
+                extra_training=extra)
+        else:
+            graph = _ring_table(labelled, ring_table, no_rings, progress)
+            training_set = _features(labelled, component, graph, progress, "",
+                                     data_digest(labelled), thinning)
+            if tuple(training_set.feature_names) != tuple(names):
+                raise UserError("the feature pipeline returned another feature list than its "
+                                "registry; reinstall TrueClout")
+            trained = train_artifact(
+                training_set, config, target, name=name, registry_version=registry_version,
+                follower_model=component, write_report=not no_report, progress=progress,
+                created_at=utc_now(), overwrite=False, extra_training=extra)
     path = trained.path
     if out is None:
         version = trained.card["version"]

@@ -7,6 +7,11 @@ ring or purchase batch (folds are grouped by ``group_id``).  Calibrators and
 decision thresholds are fitted on those out-of-fold scores; the shipped
 models are then refitted on all the data.
 
+Monotone risk: XGBoost is constrained to be monotone in every feature in the
+direction the feature registry gives (``account_model.monotone_constraints``),
+so more of a manipulation signal never lowers a tactic's score; calibrators
+are increasing, and the overall risk is a maximum of increasing functions.
+
 Class imbalance: XGBoost weighs positives by ``scale_pos_weight`` = negatives
 / positives of the fold; the baselines use ``class_weight="balanced"``.  The
 calibrators undo the resulting shift, so probabilities stay honest.
@@ -17,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +48,7 @@ from trueclout.models.account_model import (
     Scorer,
     Thresholds,
     combine_overall,
+    monotone_constraints,
 )
 from trueclout.training.labelled import TrainingSet
 
@@ -68,6 +75,8 @@ class TrainingConfig:
     forest_trees: int = 50
     forest_max_leaf_nodes: int = 128
     calibration: str = "sigmoid"
+    # XGBoost monotone in each feature's registered risk direction.
+    monotone: bool = True
     precision_targets: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_PRECISION_TARGETS))
 
@@ -122,7 +131,9 @@ def check_device(device: str) -> str:
 # Learners
 
 
-def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig) -> BoosterScorer:
+def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig,
+                constraints: Sequence[int] | None = None) -> BoosterScorer:
+    """``constraints``: XGBoost's monotone constraint per column (None: unconstrained)."""
     import xgboost as xgb
 
     positives = max(int(y.sum()), 1)
@@ -140,6 +151,8 @@ def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig) -> Booster
         "seed": config.seed,
         "verbosity": 0,
     }
+    if constraints is not None and any(constraints):
+        params["monotone_constraints"] = "(" + ",".join(str(int(c)) for c in constraints) + ")"
     matrix = xgb.QuantileDMatrix(x, label=y, nthread=config.threads)
     booster = xgb.train(params, matrix, num_boost_round=config.trees)
     if config.device != "cpu":
@@ -317,6 +330,8 @@ def fit_account_model(
     oof: dict[str, dict[str, np.ndarray]] = {}
     for learner in LEARNERS:
         fitter = FITTERS[learner]
+        if learner == PRIMARY_LEARNER and config.monotone:
+            fitter = partial(fit_xgboost, constraints=monotone_constraints(data.feature_names))
         raw = {t: np.zeros(len(data)) for t in TARGETS}
         for k in range(config.folds):
             train, test = folds != k, folds == k
@@ -444,9 +459,15 @@ def train_artifact(
         "threshold_rule": THRESHOLD_RULE,
         **(extra_training or {}),
     }
+    from trueclout.models.reference import REFERENCE_FILE, reference_of
+
+    # What the model learned from, feature by feature: the baseline drift is measured against.
+    reference = reference_of(data.x, data.feature_names, registry_version=registry_version,
+                             source=data.source)
     card = save_artifact(out, result.model, name=name, training=training,
                          metrics=cv_metrics(evaluation, config),
                          registry_version=registry_version, follower_model=follower_model,
+                         extra_files={REFERENCE_FILE: reference.to_bytes()},
                          created_at=created_at, overwrite=overwrite)
     evaluation.summary["model"] = {"name": name, "version": card["version"]}
     if write_report:

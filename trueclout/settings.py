@@ -60,6 +60,31 @@ class Settings(BaseSettings):
     # every report page; None: the page tells people to contact the operator.
     trust_dispute_contact: str | None = Field(default=None, max_length=200)
 
+    # --- analysts' loop: disputes, purges, drift (docs/ANALYSTS.md) ---
+    # Disputes a client address may send per hour through the public form on a
+    # report page (per worker process; 0 turns the limit off), and how many
+    # open disputes one report may collect before further ones wait.
+    dispute_rate_per_hour: float = Field(default=20.0, ge=0)
+    dispute_max_open_per_report: int = Field(default=3, ge=1, le=100)
+    # The server purges expired snapshots and trust reports at start-up and
+    # then every this many hours; 0 leaves purging to `trueclout purge --expired`.
+    purge_interval_hours: float = Field(default=6.0, ge=0)
+    # Recent assessments whose feature distributions /metrics compares with the
+    # model's training data (0 turns the drift gauges off), and how often the
+    # gauges are brought up to date.
+    drift_window_accounts: int = Field(default=1_000, ge=0, le=100_000)
+    drift_refresh_seconds: float = Field(default=30.0, gt=0)
+
+    # --- rings across accounts, looked up at scoring time (docs/API.md) ---
+    # The Parquet ring table `trueclout rings` writes; default <data_dir>/ring_table.parquet.
+    # Servers check it for changes at most every ring_table_check_seconds.
+    ring_table: Path | None = None
+    ring_table_check_seconds: float = Field(default=5.0, ge=0)
+
+    @property
+    def resolved_ring_table(self) -> Path:
+        return self.ring_table or (self.data_dir / "ring_table.parquet")
+
     @property
     def resolved_models_dir(self) -> Path:
         return self.models_dir or (self.data_dir / "models")

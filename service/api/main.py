@@ -10,6 +10,8 @@ from fastapi import APIRouter
 
 from trueclout.service.api.routes import (
     accounts,
+    disputes,
+    feedback,
     models,
     operations,
     score,
@@ -24,4 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     trust.router,
     trust_pages.router,
+    feedback.router,
+    disputes.router,
 )

@@ -123,6 +123,7 @@ def test_score_without_a_model_refuses_and_writes_nothing(
 ) -> None:
     monkeypatch.setenv("TRUECLOUT_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
+    _missing_active_model(tmp_path)
     source = _jsonl(tmp_path / "in.jsonl", [unique_snapshot()])
     out = tmp_path / "out.jsonl"
     try:
@@ -131,6 +132,14 @@ def test_score_without_a_model_refuses_and_writes_nothing(
         get_settings.cache_clear()
     assert "error: model not loaded" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
+
+
+def _missing_active_model(data_dir: Path) -> None:
+    """A registry whose active model folder is gone: the service must refuse, not guess."""
+    models = data_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "registry.json").write_text(json.dumps({"active": "0123456789ab", "stack": [None],
+                                                      "history": []}))
 
 
 def test_production_mode_refuses_the_sqlite_default(
@@ -166,6 +175,7 @@ def test_local_serve_prints_a_working_key_and_fails_honestly_without_a_model(
     """`trueclout serve --local --workers 2` as `make run` starts it, against the CLI's keys."""
     env = {**os.environ, "TRUECLOUT_DATA_DIR": str(tmp_path)}
     env.pop("TRUECLOUT_DATABASE_URL", None)
+    _missing_active_model(tmp_path)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "trueclout.cli", "serve", "--local", "--port", str(port),

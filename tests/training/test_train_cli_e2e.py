@@ -2,8 +2,8 @@
 
 One small synthetic world trains two models (a reasonable one and a
 deliberately weak one); a second world, from another seed, is the evaluation
-data both are judged on.  The last step, the service scoring with the newly
-active model, is checked here up to the loader the service calls.
+data both are judged on.  The last step: a server started with the same
+settings, and `trueclout score`, score with whichever model is active.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 from trueclout.cli import main
+from trueclout.data import SAMPLES_DIR
+from trueclout.models.artifact import SHIPPED_DIR
 
 ACCOUNTS = 300
 FAST = ["--folds", "2", "--trees", "25", "--forest-trees", "10", "--threads", "1", "-q"]
@@ -130,6 +132,31 @@ def test_train_evaluate_promote_rollback(workspace: dict[str, Path], models_dir:
 
     code, out, err = run(capsys, "models", "show", good)
     assert code == 0 and json.loads(out)["version"] == good
+
+    # A server started with the same settings, and `trueclout score`, use the active model.
+    sample = SAMPLES_DIR / "genuine_steady.json"
+    assert served_version(workspace["eval"].parent / "server-a", sample) == good
+    code, out, err = run(capsys, "score", str(sample))
+    assert code == 0 and json.loads(out)["model"]["version"] == good
+    code, out, err = run(capsys, "models", "rollback", "--note", "back to the shipped model")
+    assert code == 0
+    shipped = json.loads((SHIPPED_DIR / "card.json").read_text())["version"]
+    assert served_version(workspace["eval"].parent / "server-b", sample) == shipped
+
+
+def served_version(data_dir: Path, snapshot: Path) -> str:
+    """Start the service as `trueclout serve` would (settings from the environment), score once."""
+    from tests.service.conftest import start_service
+    from trueclout.service.scoring import load_scorer
+    from trueclout.settings import Settings
+
+    data_dir.mkdir()
+    scorer = load_scorer(Settings(data_dir=data_dir))
+    with start_service("sqlite", data_dir, scorer=scorer) as service, \
+            service.client(service.new_key("platform")) as client:
+        response = client.post("/v1/score", content=snapshot.read_bytes())
+    assert response.status_code == 200, response.text
+    return response.json()["model"]["version"]
 
 
 def test_a_tampered_model_is_refused_by_every_command(workspace: dict[str, Path],

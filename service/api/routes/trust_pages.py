@@ -10,6 +10,7 @@ unguessable address is the permission, until it expires.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -135,10 +136,14 @@ async def trust_page(request: Request, report_id: str) -> Response:
     return render_report(request, TrustReport.model_validate(orjson.loads(found.body)))
 
 
-def render_report(request: Request, report: TrustReport) -> Response:
+def render_report(request: Request, report: TrustReport, *, status: int = 200,
+                  dispute: Any = None) -> Response:
+    """The report page; ``dispute`` is the dispute form to show again, with its problems."""
     settings: Settings = request.app.state.settings
     return render_page(
-        "trust_report.html", report=report, platform_name=PLATFORM_NAMES[report.subject.platform],
+        "trust_report.html", status=status, report=report,
+        platform_name=PLATFORM_NAMES[report.subject.platform],
         score_chart=score_chart(report.scores), growth_chart=growth_chart(report.growth),
-        expiry_notice=expiry_notice(report), dispute_contact=settings.trust_dispute_contact)
+        expiry_notice=expiry_notice(report), dispute_contact=settings.trust_dispute_contact,
+        dispute=dispute)
 

@@ -155,3 +155,33 @@ def test_an_unknown_report_is_a_clear_404_page(pages_service: Service, phone: An
     assert "no trust-check report at this address" in phone.locator("main").inner_text()
     assert serious_violations(phone) == []
     assert_fits_a_phone(phone)
+
+
+def test_a_person_disputes_a_verdict_from_the_report_page(pages_service: Service,
+                                                          phone: Any) -> None:
+    sample = sample_named("bought_followers")
+    fill_form(phone, pages_service, sample)
+    phone.set_input_files("#snapshot_file", str(SAMPLES_DIR / f"{sample.name}.json"))
+    submit(phone)
+    report_url = phone.url
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Send the dispute").click()
+    alert = phone.get_by_role("alert")
+    assert "What is wrong with this verdict: say what you believe is wrong" in alert.inner_text()
+    assert phone.get_by_label("What is wrong with this verdict?").get_attribute(
+        "aria-invalid") == "true"
+    assert serious_violations(phone) == []
+    assert_fits_a_phone(phone)
+    phone.get_by_label("What is wrong with this verdict?").fill(
+        "These followers arrived after a TV interview; I did not ask for them.")
+    phone.get_by_label("How can an analyst reach you? (optional)").fill("anna@example.org")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Send the dispute").click()
+    assert phone.url.startswith(report_url + "/disputes/fb_")
+    assert phone.locator("h1").inner_text() == "Your dispute was received"
+    assert phone.get_by_role("status").inner_text().startswith("An analyst will review it")
+    assert "TV interview" in phone.locator("main").inner_text()
+    assert_fits_a_phone(phone)
+    assert serious_violations(phone) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "dispute-received.png"), full_page=True)
