@@ -29,6 +29,7 @@ values.
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import timedelta
 from typing import Any
@@ -48,7 +49,11 @@ from trueclout.service.scoring import assessment_json, utc_now
 
 SCHEMA = json.loads((SCHEMA_DIR / "assessment.v1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-PROPERTY = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 150 examples per property in the suite (about 10 s each); a search for counter-examples
+# runs more: TRUECLOUT_PROPERTY_EXAMPLES=2000 (each property then takes minutes).
+EXAMPLES = int(os.environ.get("TRUECLOUT_PROPERTY_EXAMPLES", "150"))
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 # Scores are compared in float64 after float32 model inputs: equal means equal to this.
 SLACK = 1e-9
 
