@@ -265,6 +265,10 @@ def train(
         min=0.0, max=1.0, help="Share of accounts whose snapshots are cut short at random "
         "(fewer followers, a shorter window) so the model learns that thin data is not "
         "evidence; use when these snapshots are fuller than those the service scores.")] = 0.0,
+    hide_rings: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of accounts whose ring-table features are hidden at "
+        "random, so the model also judges rings from the snapshot alone (as the service does "
+        "for accounts its ring table does not cover).")] = 0.5,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     from_feedback: Annotated[Path | None, typer.Option(
@@ -310,7 +314,8 @@ def train(
                             "into the models directory, to be compared and promoted)")
         train_from_feedback(FeedbackRetrain(
             data, from_feedback, labels, config, name, weight=feedback_weight,
-            holdout_share=holdout_share, thin_share=thin_share, ring_table=ring_table,
+            holdout_share=holdout_share, thin_share=thin_share, hide_rings=hide_rings,
+            ring_table=ring_table,
             no_rings=no_rings, write_report=not no_report), follower_model=follower_model,
             quiet=quiet)
         return
@@ -322,7 +327,7 @@ def train(
     with RichProgress(enabled=not quiet) as progress:
         from trueclout.training.labelled import data_digest
 
-        thinning = Thinning(thin_share, seed=seed)
+        thinning = Thinning(thin_share, seed=seed, hide_rings=hide_rings)
         extra = {"follower_model": component_note,
                  "rings": "none" if no_rings else (
                      str(ring_table) if ring_table else "computed over the data"),

@@ -126,6 +126,7 @@ def partition_task(item: tuple[TableSpan, pa.Table, pa.Table | None], *, folder:
     tables = read_table_span(Path(folder), span, use_threads=False)
     if thinning is not None:
         tables = thinning.apply(tables)
+        graph = thinning.ring_rows(graph, tables.profiles.column("account_id").to_pylist())
     frame = compute_features(tables, audience_scorer=follower_model, graph=graph)
     ids = np.asarray(tables.profiles.column("account_id").to_pylist(), dtype=object)
     group = labels.column("group_id").to_pylist()

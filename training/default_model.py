@@ -122,7 +122,8 @@ def build(
     config = TrainingConfig(seed=0, threads=threads)
     thinning = {"train": Thinning(THIN_SHARE, seed=TRAIN_SEED),
                 "holdout": None,
-                "holdout_thinned": Thinning(THIN_SHARE, seed=HOLDOUT_SEED)}
+                "holdout_thinned": Thinning(THIN_SHARE, seed=HOLDOUT_SEED, hide_rings=0.0),
+                "holdout_no_rings": None}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp, RichProgress(not quiet) as progress:
         worlds = {"train": (Path(tmp) / "train", accounts, TRAIN_SEED),
                   "holdout": (Path(tmp) / "holdout", holdout_accounts, HOLDOUT_SEED)}
@@ -143,14 +144,17 @@ def build(
         for what, thin in thinning.items():
             folder, n, seed = worlds["train" if what == "train" else "holdout"]
             labelled = open_labelled(folder)
-            if what != "holdout_thinned":  # the thinned holdout keeps the holdout's rings
+            if what in ("train", "holdout"):  # the other holdouts reuse the holdout's rings
                 progress.start(f"finding rings in the {what} world", None)
                 graph = graphs[what] = ring_table(labelled)
+            # As the service scores without a ring table: rings from each snapshot alone.
+            graph = None if what == "holdout_no_rings" else graph
             progress.start(f"computing features ({what})", n)
             sets[what] = build_training_set(labelled, follower_model=follower, graph=graph,
                                             on_progress=progress.advance, thinning=thin)
             sets[what].source = f"synthetic world (seed {seed}, {n:,} accounts)" + (
-                f", {thin.share:.0%} of snapshots thinned" if thin else "")
+                f", {thin.share:.0%} of snapshots thinned" if thin else "") + (
+                ", no ring table" if what == "holdout_no_rings" else "")
         timings["rings_and_features"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -175,13 +179,15 @@ def build(
         artifact.set_threads(threads)
         files: dict[str, bytes] = {}
         evaluations: dict[str, Any] = {}
-        for what in ("holdout", "holdout_thinned"):
+        for what, variant in (("holdout", ""),
+                              ("holdout_thinned", f", {THIN_SHARE:.0%} of its snapshots thinned"),
+                              ("holdout_no_rings", ", scored without a ring table (rings "
+                                                   "judged from each snapshot alone)")):
             evaluation = evaluate_artifact(
                 artifact, sets[what],
-                setting=(f"{what.replace('_', ', ')}: a fresh synthetic world (seed "
-                         f"{HOLDOUT_SEED}, {holdout_accounts:,} accounts) the model never saw"
-                         + (f", {THIN_SHARE:.0%} of its snapshots thinned"
-                            if thinning[what] else "")))
+                setting=(f"{what.replace('_', ', ', 1).replace('_', ' ')}: a fresh synthetic "
+                         f"world (seed {HOLDOUT_SEED}, {holdout_accounts:,} accounts) the "
+                         f"model never saw{variant}"))
             rendered = render_report(evaluation)
             folder = f"{REPORT_DIR}/{what}"
             files[f"{folder}/report.json"] = rendered["report.json"]

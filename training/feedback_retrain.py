@@ -215,6 +215,7 @@ class FeedbackRetrain:
     weight: int = DEFAULT_FEEDBACK_WEIGHT
     holdout_share: float = DEFAULT_HOLDOUT_SHARE
     thin_share: float = 0.0
+    hide_rings: float = 0.5
     ring_table: Path | None = None
     no_rings: bool = False
     write_report: bool = True
@@ -238,7 +239,7 @@ class _Sets:
         self.progress = progress
         self.base = open_labelled(job.base, job.labels)
         self.feedback = open_labelled(job.export)
-        self.thinning = Thinning(job.thin_share, seed=job.config.seed)
+        self.thinning = Thinning(job.thin_share, seed=job.config.seed, hide_rings=job.hide_rings)
         self.base_graph = self._graph(self.base, job.ring_table, "base data")
         self.feedback_graph = self._graph(self.feedback, None, "feedback")
 

@@ -48,3 +48,22 @@ def test_the_choice_depends_only_on_the_account_and_the_seed(tables: SnapshotTab
     part = thinning.apply(tables.select_accounts(first))
     for name in ("followers", "follower_history", "posts", "reposts_made"):
         assert part[name].equals(whole[name]), name
+
+
+def test_ring_rows_are_hidden_per_account_whatever_the_chunking() -> None:
+    import pyarrow as pa
+
+    ids = [f"acct-{i}" for i in range(2_000)]
+    graph = pa.table({"account_id": ids, "graph_ring_block_size": [5.0] * len(ids)})
+    thinning = Thinning(share=0.0, seed=4, hide_rings=0.3)
+    kept = set(thinning.ring_rows(graph, ids).column("account_id").to_pylist())
+    assert 0.25 < 1 - len(kept) / len(ids) < 0.35
+    # The same accounts lose their rows when asked chunk by chunk.
+    by_chunk = set()
+    for start in range(0, len(ids), 300):
+        chunk = ids[start:start + 300]
+        by_chunk |= set(thinning.ring_rows(graph, chunk).column("account_id").to_pylist()) & set(
+            chunk)
+    assert by_chunk == kept
+    assert Thinning(hide_rings=0.0).ring_rows(graph, ids) is graph
+    assert Thinning(hide_rings=1.0).ring_rows(graph, ids).num_rows == 0
