@@ -14,63 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from trueclout.errors import UserError
-
-
-class RichBatchProgress:
-    """A bar per stage on stderr, with accounts per second; notes printed above the bars."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.text import Text
-
-        class RateColumn(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed
-                return Text("" if speed is None or task.total is None
-                            else f"{speed:,.0f} accounts/s")
-
-        self.console = Console(stderr=True)
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                  BarColumn(), MofNCompleteColumn(), RateColumn(),
-                                  TimeElapsedColumn(), TimeRemainingColumn(),
-                                  console=self.console, disable=not enabled)
-        self._task: Any = None
-
-    def __enter__(self) -> RichBatchProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._finish()
-        self._progress.stop()
-
-    def start(self, stage: str, total: int | None) -> None:
-        self._finish()
-        self._task = self._progress.add_task(stage, total=total)
-
-    def advance(self, amount: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, amount)
-
-    def note(self, line: str) -> None:
-        self._progress.console.print(line, markup=False, highlight=False)
-
-    def _finish(self) -> None:
-        if self._task is not None:
-            task = self._progress.tasks[-1]
-            done = task.completed if task.total is None else task.total
-            self._progress.update(self._task, total=done or 1, completed=done or 1)
-            self._task = None
+from trueclout.progress import StageProgress
 
 
 def _scored_at(value: str | None) -> datetime | None:
@@ -152,7 +96,7 @@ def batch(
         values["scored_at"] = when
     options = BatchOptions(**values)
     spec = ArtifactScorerSpec(str(_model_path(model).resolve()))
-    with RichBatchProgress(enabled=not quiet) as progress:
+    with StageProgress(enabled=not quiet, rate_unit="accounts") as progress:
         if dask or scheduler:
             from trueclout.service.batch_dask import run_batch_on_dask
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from trueclout.progress import StageProgress
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -52,47 +54,8 @@ def register(app: typer.Typer) -> None:
 # Shared helpers
 
 
-class RichProgress:
-    """Stages with a bar each, on stderr (``TrainingProgress`` of fit.py)."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True), disable=not enabled)
-        self._task: Any = None
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._finish()
-        self._progress.stop()
-
-    def start(self, stage: str, total: int | None) -> None:
-        self._finish()
-        self._task = self._progress.add_task(stage, total=total)
-
-    def advance(self, amount: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, amount)
-
-    def _finish(self) -> None:
-        if self._task is not None:
-            task = self._progress.tasks[-1]
-            self._progress.update(self._task, total=task.completed or 1,
-                                  completed=task.completed or 1)
-            self._task = None
+# Stages with a bar each, on stderr (``TrainingProgress`` of fit.py).
+RichProgress = StageProgress
 
 
 def quiet_openmp() -> None:
