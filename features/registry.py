@@ -212,9 +212,9 @@ _GROWTH: list[FeatureSpec] = [
        "those days (and the day before), over the days both histories cover. A viral post "
        "brings both; a burst with no matching engagement does not. 0 when there is no burst.",
        1, "GROWTH_ENGAGEMENT_MISMATCH",
-       "{growth_burst_followers_share:pct} of this account's {growth_covered_gain:count} new "
-       "followers arrived in {growth_covered_burst_days:days}, while posts from those days drew "
-       "{growth_burst_engagement_share:pct} of its engagement."),
+       "Of the {growth_covered_gain:count} new followers on days its posts also cover, "
+       "{growth_burst_followers_share:pct} arrived in {growth_covered_burst_days:days}, while "
+       "posts from those days drew {growth_burst_engagement_share:pct} of its engagement."),
     _f("growth_post_burst_drop", "growth", _SHARE,
        f"Share of the largest one-day gain lost again within {G.PURGE_WINDOW_DAYS} days "
        "(platform purges remove inauthentic followers).",

@@ -145,6 +145,10 @@ def test_feedback_fixes_the_misjudged_accounts_and_the_service_changes_its_answe
     fixed = [a["account_id"] for a in held["accounts_detail"] if a["change"] == "fixed"]
     assert fixed and set(fixed) <= set(misjudged)
     assert held["candidate_errors"] < held["active_errors"]
+    base_held = comparison["base_holdout"]
+    print(f"\nmisjudged {len(misjudged)}, confirmed genuine {len(confirmed)}; held-out feedback "
+          f"{len(held['accounts_detail'])}: errors {held['active_errors']} -> "
+          f"{held['candidate_errors']}; base holdout: {json.dumps(base_held)[:300]}")
     html = (comparison_dir / "comparison.html").read_text()
     assert all(account in html for account in fixed)
     candidate = comparison["candidate"]["version"]
