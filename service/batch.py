@@ -147,24 +147,45 @@ def stage_recorder(into: dict[str, float]) -> Callable[[str, float], None]:
     return on_stage
 
 
-def output_writers(out: Path, options: BatchOptions, spec_model: tuple[str, str],
-                   source: Path) -> tuple[AtomicParquetWriter, AtomicParquetWriter | None]:
-    """The assessment writer (and the feature writer, with ``--features``)."""
-    meta = batch_metadata(run_id=options.run_id, scored_at=options.scored_at.isoformat(),
-                          model_name=spec_model[0], model_version=spec_model[1],
-                          source=str(source), rings=rings_source(options))
-    writer = AtomicParquetWriter(out, ASSESSMENT_SCHEMA, meta)
-    features = None
-    if options.features_out is not None:
-        from trueclout.features.registry import FEATURE_NAMES
+class BatchOutputs:
+    """The assessment file and, with ``--features``, the feature file: written, committed
+    and (on any failure inside the ``with``) aborted together, so no half file is left."""
 
-        try:
-            features = AtomicParquetWriter(options.features_out, _feature_schema(FEATURE_NAMES),
-                                           meta)
-        except BaseException:
-            writer.abort()
-            raise
-    return writer, features
+    def __init__(self, out: Path, options: BatchOptions, spec_model: tuple[str, str],
+                 source: Path) -> None:
+        meta = batch_metadata(run_id=options.run_id, scored_at=options.scored_at.isoformat(),
+                              model_name=spec_model[0], model_version=spec_model[1],
+                              source=str(source), rings=rings_source(options))
+        self.writer = AtomicParquetWriter(out, ASSESSMENT_SCHEMA, meta)
+        self.features: AtomicParquetWriter | None = None
+        if options.features_out is not None:
+            from trueclout.features.registry import FEATURE_NAMES
+
+            try:
+                self.features = AtomicParquetWriter(options.features_out,
+                                                    _feature_schema(FEATURE_NAMES), meta)
+            except BaseException:
+                self.writer.abort()
+                raise
+
+    def write(self, assessments: pa.Table, features: pa.Table | None) -> None:
+        self.writer.write(assessments)
+        if self.features is not None and features is not None:
+            self.features.write(features)
+
+    def commit(self) -> None:
+        if self.features is not None:
+            self.features.commit()
+        self.writer.commit()
+
+    def __enter__(self) -> BatchOutputs:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            self.writer.abort()
+            if self.features is not None:
+                self.features.abort()
 
 
 def _feature_schema(names: tuple[str, ...]) -> pa.Schema:
@@ -217,9 +238,8 @@ def run_batch(source: Path, out: Path, spec: ScorerSpec, options: BatchOptions, 
         rows = RingRows.of(ring, inp.account_ids)
         del ring
         scorer = scorer_for(spec)
-        writer, features = output_writers(out, options, (scorer.model_name,
-                                                         scorer.model_version), source)
-        try:
+        with BatchOutputs(out, options, (scorer.model_name, scorer.model_version),
+                          source) as outputs:
             progress.start("scoring", inp.n_accounts)
             start = 0
             chunks = read_chunks(inp.folder, options.chunk_accounts)
@@ -231,23 +251,14 @@ def run_batch(source: Path, out: Path, spec: ScorerSpec, options: BatchOptions, 
                 stop = start + chunk.num_accounts
                 result = score_chunk(chunk, rows.rows(start, stop), spec,
                                      scored_at=options.scored_at, run_id=options.run_id,
-                                     keep_features=features is not None)
+                                     keep_features=outputs.features is not None)
                 times.merge(result.times)
                 with times.stage("write"):
-                    writer.write(result.assessments)
-                    if features is not None and result.features is not None:
-                        features.write(result.features)
+                    outputs.write(result.assessments, result.features)
                 progress.advance(chunk.num_accounts)
                 start = stop
             with times.stage("write"):
-                if features is not None:
-                    features.commit()
-                writer.commit()
-        except BaseException:
-            writer.abort()
-            if features is not None:
-                features.abort()
-            raise
+                outputs.commit()
     finally:
         inp.cleanup()
     return BatchResult(out=out, accounts=start, invalid=inp.invalid, ring_accounts=rows.n_found,

@@ -45,11 +45,11 @@ from trueclout.features.graph_ingest import (
 from trueclout.io import InputError, TableSpan, plan_table_chunks, read_table_span
 from trueclout.service.batch import (
     BatchOptions,
+    BatchOutputs,
     BatchProgress,
     BatchResult,
     SilentProgress,
     check_output,
-    output_writers,
     stage_recorder,
 )
 from trueclout.service.batch_graph import EdgeStats, RingRows, detect_rings_in_parts
@@ -146,9 +146,8 @@ def run_batch_on_dask(source: Path, out: Path, spec: ScorerSpec, options: BatchO
             rows = RingRows.of(ring, inp.account_ids)
             del ring
             scorer = scorer_for(spec)
-            writer, features = output_writers(out, options, (scorer.model_name,
-                                                             scorer.model_version), source)
-            try:
+            with BatchOutputs(out, options, (scorer.model_name, scorer.model_version),
+                              source) as outputs:
                 progress.start(f"scoring on {workers} workers", inp.n_accounts)
                 items = _with_ring_rows(spans, rows)
                 worker_times = StageTimes()
@@ -158,20 +157,11 @@ def run_batch_on_dask(source: Path, out: Path, spec: ScorerSpec, options: BatchO
                                           key_prefix="score-span"):
                     worker_times.merge(output.times)
                     with times.stage("write"):
-                        writer.write(output.assessments)
-                        if features is not None and output.features is not None:
-                            features.write(output.features)
+                        outputs.write(output.assessments, output.features)
                     scored += output.assessments.num_rows
                     progress.advance(output.assessments.num_rows)
                 with times.stage("write"):
-                    if features is not None:
-                        features.commit()
-                    writer.commit()
-            except BaseException:
-                writer.abort()
-                if features is not None:
-                    features.abort()
-                raise
+                    outputs.commit()
         finally:
             inp.cleanup()
         worker_cpu = sum(client.run(time.process_time).values()) - workers_cpu_before

@@ -332,25 +332,18 @@ class Thinning:
 
     def draws(self, account_ids: list[str]) -> np.ndarray:
         """Three uniforms per account (thin or not, sample size, window), from its id."""
-        out = np.empty((len(account_ids), 3))
-        for i, account in enumerate(account_ids):
-            digest = hashlib.sha256(f"{self.seed}\0{account}".encode()).digest()
-            out[i] = np.frombuffer(digest[:24], dtype="<u8") / 2.0**64
-        return out
+        return _id_uniforms(f"{self.seed}", account_ids, 3)
 
     def part_draws(self, account_ids: list[str]) -> np.ndarray:
         """Four uniforms per account (drop followers, history, posts, reposts), from its id."""
-        out = np.empty((len(account_ids), 4))
-        for i, account in enumerate(account_ids):
-            digest = hashlib.sha256(f"{self.seed}\0parts\0{account}".encode()).digest()
-            out[i] = np.frombuffer(digest, dtype="<u8") / 2.0**64
-        return out
+        return _id_uniforms(f"{self.seed}\0parts", account_ids, 4)
 
     def ring_rows(self, graph: pa.Table | None, account_ids: list[str]) -> pa.Table | None:
         """``graph`` without the rows of the accounts whose ring features are hidden."""
         if graph is None or self.hide_rings <= 0 or not account_ids:
             return graph
-        hidden = [a for a in account_ids if _uniform(f"{self.seed}\0rings\0{a}") < self.hide_rings]
+        drawn = _id_uniforms(f"{self.seed}\0rings", account_ids, 1)[:, 0] < self.hide_rings
+        hidden = [a for a, h in zip(account_ids, drawn, strict=True) if h]
         if not hidden:
             return graph
         key = graph.column(GRAPH_KEY)
@@ -403,9 +396,13 @@ class Thinning:
                 "hide_rings": self.hide_rings}
 
 
-def _uniform(text: str) -> float:
-    """A uniform in [0, 1) fixed by ``text``."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") / 2.0**64
+def _id_uniforms(tag: str, account_ids: list[str], k: int) -> np.ndarray:
+    """``k`` (<= 4) uniforms in [0, 1) per account, fixed by the tag and its id alone."""
+    out = np.empty((len(account_ids), k))
+    for i, account in enumerate(account_ids):
+        digest = hashlib.sha256(f"{tag}\0{account}".encode()).digest()
+        out[i] = np.frombuffer(digest[:8 * k], dtype="<u8") / 2.0**64
+    return out
 
 
 def _seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
