@@ -51,7 +51,7 @@ def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
     folder = cache / f"batch-{accounts}-s{seed}-e{engagement_scale:g}-f{followers_sample}"
     if (folder / "manifest.json").exists():
         return folder
-    from trueclout.training.simulate import write_world
+    from trueclout.training.sim.world import write_world
 
     print(f"generating {accounts:,} accounts into {folder} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
@@ -64,13 +64,13 @@ def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
 def child(runner: str, data: Path, out: Path, chunk_accounts: int) -> dict:
     """Score ``data`` with one runner in this (fresh) process; returns the figures."""
     from trueclout.models.artifact import SHIPPED_DIR
-    from trueclout.service.batch import BatchOptions, run_batch
-    from trueclout.service.batch_score import ArtifactScorerSpec
+    from trueclout.service.batch.chunk import ArtifactScorerSpec
+    from trueclout.service.batch.run import BatchOptions, run_batch
 
     spec = ArtifactScorerSpec(str(SHIPPED_DIR))
     options = BatchOptions(chunk_accounts=chunk_accounts, run_id="benchmark")
     if runner == "dask":
-        from trueclout.service.batch_dask import run_batch_on_dask
+        from trueclout.service.batch.on_dask import run_batch_on_dask
 
         result = run_batch_on_dask(data, out, spec, options)
     else:
@@ -93,13 +93,13 @@ def graph_child(mode: str, data: Path, chunk_accounts: int) -> dict:
     """Peak memory of one graph ingestion: ``lean`` (this batch) or ``tables`` (the old one)."""
     started, cpu = time.perf_counter(), time.process_time()
     if mode == "lean":
-        from trueclout.service.batch_graph import detect_rings_streaming
+        from trueclout.service.batch.graph import detect_rings_streaming
 
         ring, stats = detect_rings_streaming(data, chunk_accounts=chunk_accounts)
         edges, per_edge = stats.edges, stats.bytes_per_edge
     else:
-        from trueclout.features.graph_table import detect_rings
-        from trueclout.training.labelled import LabelledSet, read_graph_tables
+        from trueclout.features.graph.table import detect_rings
+        from trueclout.training.data.labelled import LabelledSet, read_graph_tables
 
         tables = read_graph_tables(LabelledSet(data, data, None, None))  # type: ignore[arg-type]
         edges, per_edge = tables.engagements.num_rows + tables.reposts_made.num_rows, 0.0

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from trueclout.features.pipeline import compute_features
     from trueclout.features.registry import FEATURES_BY_FAMILY, GRAPH_FEATURES
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     started = time.perf_counter()
     world = simulate_world(args.accounts, seed=args.seed)

@@ -268,7 +268,7 @@ def _read_options(plain: bool) -> dict:
     as dictionaries (``plain``: every column as plain values, as before)."""
     if plain:
         return {}
-    from trueclout.features.columns import DICTIONARY_COLUMNS, FEATURE_COLUMNS
+    from trueclout.features.kernels.columns import DICTIONARY_COLUMNS, FEATURE_COLUMNS
 
     return {"columns": FEATURE_COLUMNS, "dictionary": DICTIONARY_COLUMNS}
 

@@ -58,8 +58,8 @@ def worker(edges: int, seed: int) -> dict:
     import numpy as np
     import pyarrow as pa
 
-    from trueclout.features.graph_table import detect_rings_from_arrays
-    from trueclout.training.ring_injection import (
+    from trueclout.features.graph.table import detect_rings_from_arrays
+    from trueclout.training.evaluate.ring_injection import (
         RingSpec,
         detector_flags,
         plant_rings,

@@ -53,7 +53,7 @@ from typing import Any
 # XGBoost's OpenMP threads spin while idle unless told otherwise (set before it loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
-MODEL_APP = "trueclout.service.app:serving_app"
+MODEL_APP = "trueclout.service.runtime.app:serving_app"
 TEST_APP = "tests.service.doubles:create_test_app"
 INLINE_WRITES_APP = "tests.service.doubles:create_inline_writes_app"
 
@@ -173,7 +173,7 @@ def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60) -> N
 
 def start_server(env: dict[str, str], port: int, workers: int, log: Path,
                  app: str = TEST_APP) -> subprocess.Popen:
-    code = ("from trueclout.service.server import run_server; "
+    code = ("from trueclout.service.runtime.server import run_server; "
             f"run_server({app!r}, host='127.0.0.1', port={port}, workers={workers}, "
             "log_level='warning')")
     cpus = "0" if workers == 1 else None
@@ -238,12 +238,12 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     from trueclout.contract import AccountSnapshot
     from trueclout.features.pipeline import compute_features
     from trueclout.models.account_model import as_float32
-    from trueclout.service.assess import CONTRIBUTIONS, judge, to_assessments
     from trueclout.service.db import migrate
     from trueclout.service.db.assessments import store_assessments
     from trueclout.service.db.engine import Database
-    from trueclout.service.model_scorer import ModelScorer
-    from trueclout.service.scoring import assessment_json, utc_now
+    from trueclout.service.scoring.assess import CONTRIBUTIONS, judge, to_assessments
+    from trueclout.service.scoring.model_scorer import ModelScorer
+    from trueclout.service.scoring.scorer import assessment_json, utc_now
     from trueclout.settings import Settings
     from trueclout.tables import snapshots_to_tables
 

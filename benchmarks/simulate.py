@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from trueclout.training.simulate import write_world
+    from trueclout.training.sim.world import write_world
 
     with tempfile.TemporaryDirectory(prefix="trueclout-sim-") as tmp:
         out = args.out or Path(tmp) / "world"

@@ -83,10 +83,10 @@ def main() -> None:
 
     from trueclout.features.registry import REGISTRY_VERSION
     from trueclout.models.artifact import load_artifact, save_artifact
-    from trueclout.training.default_model import train_follower_model
-    from trueclout.training.fit import TrainingConfig, check_device, fit_account_model
-    from trueclout.training.labelled import build_training_set, open_labelled, ring_table
-    from trueclout.training.simulate import write_world
+    from trueclout.training.data.labelled import build_training_set, open_labelled, ring_table
+    from trueclout.training.fit.account import TrainingConfig, check_device, fit_account_model
+    from trueclout.training.fit.default_model import train_follower_model
+    from trueclout.training.sim.world import write_world
 
     check_device(args.device)
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or '?'}; "

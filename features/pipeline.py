@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trueclout.features.audience import AudienceScorer, compute_audience
-from trueclout.features.columns import SnapshotColumns
-from trueclout.features.engagement import compute_engagement
+from trueclout.features.families.audience import AudienceScorer, compute_audience
+from trueclout.features.families.engagement import compute_engagement
+from trueclout.features.families.growth import compute_growth
+from trueclout.features.families.profile import compute_profile
+from trueclout.features.families.rings import lookup_graph
 from trueclout.features.frame import FamilyResult, FeatureFrame
-from trueclout.features.growth import compute_growth
-from trueclout.features.lookup import lookup_graph
-from trueclout.features.profile import compute_profile
+from trueclout.features.kernels.columns import SnapshotColumns
 from trueclout.features.registry import (
     FEATURE_NAMES,
     FEATURES_BY_FAMILY,

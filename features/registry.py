@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trueclout.features import engagement as E
-from trueclout.features import fingerprints as A
-from trueclout.features import growth as G
+from trueclout.features.families import engagement as E
+from trueclout.features.families import fingerprints as A
+from trueclout.features.families import growth as G
 from trueclout.features.humanize import FORMATTERS
 
 FAMILIES: tuple[str, ...] = ("audience", "growth", "engagement", "profile")

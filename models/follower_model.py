@@ -41,13 +41,13 @@ import orjson
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trueclout.errors import UserError
-from trueclout.features.audience import ShareEstimate
-from trueclout.features.follower_signals import (
+from trueclout.features.families.audience import ShareEstimate
+from trueclout.features.families.follower_signals import (
     FOLLOWER_FLAGS,
     FOLLOWER_SIGNAL_DIRECTIONS,
     FOLLOWER_SIGNALS,
 )
-from trueclout.features.segments import Segments
+from trueclout.features.kernels.segments import Segments
 from trueclout.models.quantify import AdjustedCount
 
 MODEL_FORMAT = "trueclout.follower_model"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from trueclout.features.audience import ShareEstimate
-from trueclout.features.segments import Segments
+from trueclout.features.families.audience import ShareEstimate
+from trueclout.features.kernels.segments import Segments
 
 # Below this gap between tpr and fpr the classifier cannot tell fakes from
 # humans well enough for the correction to mean anything.

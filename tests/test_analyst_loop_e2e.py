@@ -27,14 +27,14 @@ from tests.service.conftest import running
 from trueclout.cli import main
 from trueclout.io import read_tables
 from trueclout.models.registry import ModelRegistry
-from trueclout.service.app import create_app
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.keys import create_key
+from trueclout.service.runtime.app import create_app
 from trueclout.settings import Settings, get_settings
 from trueclout.tables import tables_to_snapshots
-from trueclout.training.sim_params import DEFAULT_KIND_WEIGHTS
-from trueclout.training.simulate import write_world
+from trueclout.training.sim.params import DEFAULT_KIND_WEIGHTS
+from trueclout.training.sim.world import write_world
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trueclout.service.auth import KeyAuthenticator
 from trueclout.service.db.engine import Database, StorageError
 from trueclout.service.db.keys import SCOPES, KeyInfo
-from trueclout.service.errors import ApiError
-from trueclout.service.ratelimit import RateLimiter
-from trueclout.service.scoring import ModelNotLoaded, Scorer
+from trueclout.service.runtime.auth import KeyAuthenticator
+from trueclout.service.runtime.errors import ApiError
+from trueclout.service.runtime.ratelimit import RateLimiter
+from trueclout.service.scoring.scorer import ModelNotLoaded, Scorer
 from trueclout.settings import Settings
 
 bearer = HTTPBearer(

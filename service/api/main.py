@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trueclout.service.api.routes import (
-    accounts,
-    disputes,
-    feedback,
-    models,
-    operations,
-    score,
-    trust,
-    trust_pages,
-)
+from trueclout.service.api.routes import accounts, feedback, models, operations, score, trust
+from trueclout.service.web import disputes
+from trueclout.service.web import pages as trust_pages
 
 ROUTERS: tuple[APIRouter, ...] = (
     score.router,

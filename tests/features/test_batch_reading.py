@@ -17,8 +17,8 @@ from tests.features.builders import (
     with_pod,
     with_purchase,
 )
-from trueclout.features.columns import DICTIONARY_COLUMNS, FEATURE_COLUMNS
 from trueclout.features.frame import FeatureFrame
+from trueclout.features.kernels.columns import DICTIONARY_COLUMNS, FEATURE_COLUMNS
 from trueclout.features.pipeline import compute_features
 from trueclout.io import (
     InputError,
@@ -135,14 +135,14 @@ def test_reading_options_name_real_columns(folder: Path) -> None:
 def test_follower_signals_agree_however_they_are_read(tables: SnapshotTables) -> None:
     """The audience family's lazily measured signals (reading columns the pipeline
     already converted) are the matrix the follower model is trained on."""
-    from trueclout.features.columns import SnapshotColumns
-    from trueclout.features.follower_signals import (
+    from trueclout.features.families.follower_signals import (
         FOLLOWER_SIGNALS,
         FollowerProfiles,
         follower_signals,
         measure_followers,
         signals_from_measurements,
     )
+    from trueclout.features.kernels.columns import SnapshotColumns
 
     cols = SnapshotColumns(tables)
     observed = cols.observed_at[cols.segments("followers").ids]

@@ -18,7 +18,7 @@ OWN_TACTIC = {"audience": "bought_followers", "growth": "growth_burst",
 
 @pytest.fixture(scope="module")
 def world_features():
-    simulate = pytest.importorskip("trueclout.training.simulate")
+    simulate = pytest.importorskip("trueclout.training.sim.world")
     world = simulate.simulate_world(1_500, seed=11)
     frame = compute_features(world.tables)
     labels = world.labels.to_pandas().set_index("account_id").loc[list(frame.account_ids)]

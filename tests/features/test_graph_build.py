@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from trueclout.errors import UserError
-from trueclout.features.graph_build import KINDS, edges_from_arrays, edges_from_tables
+from trueclout.features.graph.build import KINDS, edges_from_arrays, edges_from_tables
 from trueclout.tables import SCHEMAS, SnapshotTables, empty_tables
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trueclout.features.graph_build import EngagementEdges, edges_from_arrays
-from trueclout.features.graph_fraudar import BlockParams, find_dense_blocks, peel_densest
+from trueclout.features.graph.build import EngagementEdges, edges_from_arrays
+from trueclout.features.graph.fraudar import BlockParams, find_dense_blocks, peel_densest
 
 HOUR = 3600
 

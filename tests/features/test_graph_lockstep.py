@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trueclout.features.graph_build import EngagementEdges, edges_from_arrays
-from trueclout.features.graph_lockstep import LockstepParams, find_lockstep_groups
+from trueclout.features.graph.build import EngagementEdges, edges_from_arrays
+from trueclout.features.graph.lockstep import LockstepParams, find_lockstep_groups
 
 HOUR = 3600
 

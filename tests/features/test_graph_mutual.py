@@ -6,8 +6,8 @@ import itertools
 
 import numpy as np
 
-from trueclout.features.graph_build import EngagementEdges, edges_from_arrays
-from trueclout.features.graph_mutual import MutualParams, find_mutual_cores
+from trueclout.features.graph.build import EngagementEdges, edges_from_arrays
+from trueclout.features.graph.mutual import MutualParams, find_mutual_cores
 
 
 def build(pairs: list[tuple[str, str, str]]) -> EngagementEdges:

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trueclout.features.graph_sparse import (
+from trueclout.features.graph.sparse import (
     core_numbers,
     factorize,
     row_entries,

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.features.test_graph_build import graph_tables
 from trueclout.errors import UserError
-from trueclout.features.graph_build import edge_table
-from trueclout.features.graph_table import (
+from trueclout.features.graph.build import edge_table
+from trueclout.features.graph.table import (
     RING_TABLE_SCHEMA,
     RingParams,
     detect_rings,

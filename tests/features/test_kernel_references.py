@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trueclout.features import strings as S
-from trueclout.features.dictionary import per_value
-from trueclout.features.engagement import _window_counts
-from trueclout.features.segments import Segments, account_index, run_sums
+from trueclout.features.families.engagement import _window_counts
+from trueclout.features.kernels import strings as S
+from trueclout.features.kernels.dictionary import per_value
+from trueclout.features.kernels.segments import Segments, account_index, run_sums
 
 MASK64 = (1 << 64) - 1
 MULT = 0x9E3779B97F4A7C15
@@ -158,7 +158,7 @@ def test_run_sums_and_counts_match_bincount(rows: list[tuple[int, int]]) -> None
 
 def test_large_inputs_take_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Kernels switch formulation with the size of their input; both give the same numbers."""
-    from trueclout.features import segments
+    from trueclout.features.kernels import segments
 
     rng = np.random.default_rng(5)
     account = np.sort(rng.integers(0, 50, 10_000))

@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trueclout.features import strings
-from trueclout.features.grouping import (
+from trueclout.features.kernels import strings
+from trueclout.features.kernels.grouping import (
     group_rows,
     isin_sorted,
     pack,
     unique_counts,
 )
-from trueclout.features.history import resample_daily, window_observations
-from trueclout.features.segments import Segments
-from trueclout.features.strings import (
+from trueclout.features.kernels.history import resample_daily, window_observations
+from trueclout.features.kernels.segments import Segments
+from trueclout.features.kernels.strings import (
     concat_bytes,
     has_content,
     hash64,
@@ -166,7 +166,7 @@ def test_window_keeps_the_last_days_and_one_value_per_day() -> None:
 def test_actor_posts_match_a_plain_count(rows: list[tuple[int, int, int]], exact: bool) -> None:
     from unittest import mock
 
-    from trueclout.features import actors as actor_module
+    from trueclout.features.kernels import actors as actor_module
 
     # ``exact`` forces the exact numbering used when hash bits run short.
     with mock.patch.object(actor_module, "MIN_HASH_BITS", 64 if exact else 40):

@@ -17,8 +17,9 @@ from tests.features.builders import (
     tables_of,
     with_crude_fakes,
 )
-from trueclout.features.audience import AudienceScorer, ShareEstimate
+from trueclout.features.families.audience import AudienceScorer, ShareEstimate
 from trueclout.features.frame import FeatureFrame
+from trueclout.features.kernels.segments import Segments
 from trueclout.features.pipeline import compute_features
 from trueclout.features.registry import (
     FEATURE_NAMES,
@@ -26,7 +27,6 @@ from trueclout.features.registry import (
     GRAPH_COLUMNS,
     GRAPH_FEATURES,
 )
-from trueclout.features.segments import Segments
 from trueclout.tables import SnapshotTables, empty_tables
 
 LOCAL = {family: [n for n in names if n not in GRAPH_FEATURES]

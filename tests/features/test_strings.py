@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from trueclout.features.strings import (
+from trueclout.features.kernels.strings import (
     blank,
     byte_entropy,
     char_length,

@@ -24,8 +24,8 @@ from trueclout.models.artifact import (
     load_artifact,
     read_card,
 )
-from trueclout.training.fit import TrainingConfig, train_artifact
-from trueclout.training.labelled import TrainingSet
+from trueclout.training.data.labelled import TrainingSet
+from trueclout.training.fit.account import TrainingConfig, train_artifact
 
 TOY_REGISTRY_VERSION = "toy-registry-1"
 TOY_CONFIG = TrainingConfig(folds=3, trees=30, max_depth=3, forest_trees=10, threads=1)

@@ -15,10 +15,13 @@ from sklearn.metrics import roc_auc_score
 from tests.factories import snapshot_dict
 from tests.models.follower_builders import FAST_MODEL, cresci_folder
 from trueclout.contract import AccountSnapshot
-from trueclout.features.audience import AudienceScorer
-from trueclout.features.follower_signals import FOLLOWER_SIGNAL_DIRECTIONS, FOLLOWER_SIGNALS
+from trueclout.features.families.audience import AudienceScorer
+from trueclout.features.families.follower_signals import (
+    FOLLOWER_SIGNAL_DIRECTIONS,
+    FOLLOWER_SIGNALS,
+)
+from trueclout.features.kernels.segments import Segments
 from trueclout.features.pipeline import compute_features
-from trueclout.features.segments import Segments
 from trueclout.models.follower_model import (
     MANIFEST_FILE,
     FollowerModel,
@@ -26,7 +29,7 @@ from trueclout.models.follower_model import (
     mcc_threshold,
 )
 from trueclout.tables import snapshots_to_tables
-from trueclout.training.follower_data import read_followers
+from trueclout.training.data.followers import read_followers
 
 
 @pytest.fixture(scope="module")

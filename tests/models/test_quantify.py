@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trueclout.features.segments import Segments
+from trueclout.features.kernels.segments import Segments
 from trueclout.models.quantify import AdjustedCount, authentic_followers
 
 

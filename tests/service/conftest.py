@@ -27,12 +27,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tests.service.doubles import DeterministicTestScorer
-from trueclout.service.app import create_app
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.keys import create_key
 from trueclout.service.db.models import StoredAssessment
-from trueclout.service.scoring import Scorer
+from trueclout.service.runtime.app import create_app
+from trueclout.service.scoring.scorer import Scorer
 from trueclout.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get(

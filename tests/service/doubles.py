@@ -2,7 +2,7 @@
 
 ``DeterministicTestScorer`` stands in for the account-level model so the API,
 storage and CLI can be tested (and benchmarked) before the real model is
-wired into ``trueclout.service.scoring.load_scorer``.  Its numbers mean nothing.
+wired into ``trueclout.service.scoring.scorer.load_scorer``.  Its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from trueclout.assessment import (
 )
 from trueclout.contract import AccountSnapshot
 from trueclout.service.db.engine import Database
-from trueclout.service.scoring import ModelInfo
+from trueclout.service.scoring.scorer import ModelInfo
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ def _burst_share(snapshot: AccountSnapshot) -> float:
 
 
 class DeterministicTestScorer:
-    """Implements ``trueclout.service.scoring.Scorer`` with arithmetic a test can predict."""
+    """Implements ``trueclout.service.scoring.scorer.Scorer`` with arithmetic a test can predict."""
 
     def __init__(self, info: ModelInfo = TEST_MODEL) -> None:
         self.info = info
@@ -120,8 +120,8 @@ class _InlineWritesDatabase(Database):
 
 def create_inline_writes_app() -> FastAPI:
     """The benchmark's comparison server: like ``create_test_app`` but writing on the loop."""
-    from trueclout.service.app import create_app
     from trueclout.service.db.engine import build_engine
+    from trueclout.service.runtime.app import create_app
     from trueclout.settings import get_settings
 
     database = _InlineWritesDatabase(build_engine(get_settings()))
@@ -130,6 +130,6 @@ def create_inline_writes_app() -> FastAPI:
 
 def create_test_app() -> FastAPI:
     """``serving_app`` with the test double instead of the model (the benchmark's server)."""
-    from trueclout.service.app import create_app
+    from trueclout.service.runtime.app import create_app
 
     return create_app(scorer=DeterministicTestScorer(), freeze_gc=True)

@@ -19,8 +19,8 @@ from tests.factories import iso
 from trueclout.contract import AccountSnapshot
 from trueclout.data import SAMPLES_DIR
 from trueclout.models.artifact import SHIPPED_DIR, Artifact, load_artifact
-from trueclout.service.model_scorer import ModelScorer
-from trueclout.service.scoring import load_scorer
+from trueclout.service.scoring.model_scorer import ModelScorer
+from trueclout.service.scoring.scorer import load_scorer
 from trueclout.settings import Settings
 
 GENUINE_SAMPLES = ("genuine_steady", "genuine_community", "viral_genuine")

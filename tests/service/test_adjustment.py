@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trueclout.service.adjustment import adjusted_score, inauthentic_engagement_share
+from trueclout.service.scoring.adjustment import adjusted_score, inauthentic_engagement_share
 
 raw = st.floats(0, 100, allow_nan=False)
 share = st.floats(0, 1, allow_nan=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from trueclout.service.auth import KeyAuthenticator
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.keys import create_key, list_keys, revoke_key
+from trueclout.service.runtime.auth import KeyAuthenticator
 from trueclout.settings import Settings
 
 

@@ -16,18 +16,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from trueclout.features.graph_table import detect_rings, save_ring_table
+from trueclout.features.graph.table import detect_rings, save_ring_table
 from trueclout.io import write_jsonl, write_tables
 from trueclout.models.artifact import SHIPPED_DIR, load_artifact
-from trueclout.service.batch import BatchOptions, run_batch
-from trueclout.service.batch_input import OnError
-from trueclout.service.batch_output import (
+from trueclout.service.batch.chunk import ArtifactScorerSpec
+from trueclout.service.batch.inputs import OnError
+from trueclout.service.batch.outputs import (
     ASSESSMENT_SCHEMA,
     assessments_to_table,
     read_batch_metadata,
     table_to_assessments,
 )
-from trueclout.service.batch_score import ArtifactScorerSpec
+from trueclout.service.batch.run import BatchOptions, run_batch
 from trueclout.tables import tables_to_snapshots
 
 ACCOUNTS = 1_000
@@ -37,7 +37,7 @@ SPEC = ArtifactScorerSpec(str(SHIPPED_DIR))
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     root = tmp_path_factory.mktemp("batch-world")
     world = simulate_world(ACCOUNTS, seed=11, followers_sample=10, engagement_scale=0.05,
@@ -65,8 +65,8 @@ def _comparable(assessments: list) -> list[dict]:
 
 def test_batch_equals_one_by_one_online_assessments(world: dict, tmp_path: Path) -> None:
     """The API's scorer (model and ring-table file, as a server loads them), one per call."""
-    from trueclout.service.model_scorer import ModelScorer
-    from trueclout.service.ring_lookup import RingTableLookup
+    from trueclout.service.scoring.model_scorer import ModelScorer
+    from trueclout.service.scoring.ring_lookup import RingTableLookup
 
     out = tmp_path / "assessments.parquet"
     result = run_batch(world["tables"], out, SPEC,

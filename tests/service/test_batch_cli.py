@@ -21,7 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     folder = tmp_path_factory.mktemp("cli-batch") / "tables"
     write_tables(simulate_world(60, seed=31, followers_sample=10, engagement_scale=0.05,

@@ -11,9 +11,9 @@ import pytest
 
 from trueclout.io import write_tables
 from trueclout.models.artifact import SHIPPED_DIR
-from trueclout.service.batch import BatchOptions, run_batch
-from trueclout.service.batch_dask import run_batch_on_dask
-from trueclout.service.batch_score import ArtifactScorerSpec
+from trueclout.service.batch.chunk import ArtifactScorerSpec
+from trueclout.service.batch.on_dask import run_batch_on_dask
+from trueclout.service.batch.run import BatchOptions, run_batch
 
 pytestmark = pytest.mark.dask
 
@@ -22,7 +22,7 @@ SPEC = ArtifactScorerSpec(str(SHIPPED_DIR))
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     folder = tmp_path_factory.mktemp("dask-batch") / "tables"
     write_tables(simulate_world(400, seed=21, followers_sample=10, engagement_scale=0.05,

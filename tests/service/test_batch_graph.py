@@ -8,15 +8,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from trueclout.features.graph_ingest import collect_edges, edge_part
-from trueclout.features.graph_table import detect_rings, detect_rings_in_edges
+from trueclout.features.graph.ingest import collect_edges, edge_part
+from trueclout.features.graph.table import detect_rings, detect_rings_in_edges
 from trueclout.io import write_tables
-from trueclout.service.batch_graph import RingRows, detect_rings_streaming
+from trueclout.service.batch.graph import RingRows, detect_rings_streaming
 
 
 @pytest.fixture(scope="module")
 def world():  # type: ignore[no-untyped-def]
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     return simulate_world(600, seed=3, followers_sample=5, engagement_scale=0.2,
                           history_days=30)

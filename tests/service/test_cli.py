@@ -24,7 +24,7 @@ from tests.service.doubles import DeterministicTestScorer
 from tests.service.helpers import assert_error, unique_snapshot
 from trueclout.cli import main
 from trueclout.data import SCHEMA_DIR
-from trueclout.service import scoring
+from trueclout.service.scoring import scorer as scoring
 from trueclout.settings import get_settings
 
 KEY = re.compile(r"tc_[A-Za-z0-9_-]{43}")

@@ -43,13 +43,13 @@ from trueclout.models.reference import (
     read_reference,
     reference_of,
 )
-from trueclout.service.app import create_app
+from trueclout.service.analysts.drift import DriftMonitor, drift_report
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
-from trueclout.service.drift import DriftMonitor, drift_report
+from trueclout.service.runtime.app import create_app
 from trueclout.settings import Settings, get_settings
 from trueclout.tables import tables_to_snapshots
-from trueclout.training.simulate import World, simulate_world
+from trueclout.training.sim.world import World, simulate_world
 
 # Measured (docs/ANALYSTS.md): five fresh 1,200-account samples against a 2,000-account
 # reference gave a largest feature PSI of 0.03-0.14 and family means of at most 0.04.

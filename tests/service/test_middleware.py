@@ -92,7 +92,7 @@ def _access_record(caplog: pytest.LogCaptureFixture, request_id: str) -> dict:
 def test_one_structured_log_line_per_request_without_the_payload(
     sqlite_service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from trueclout.service.logs import JsonFormatter
+    from trueclout.service.runtime.logs import JsonFormatter
 
     caplog.set_level("INFO", logger="trueclout")
     snap = unique_snapshot()

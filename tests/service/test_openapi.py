@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import snapshot_dict
 from tests.service.conftest import Service
-from trueclout.service import samples
+from trueclout.service.api import examples as samples
 
 
 def _openapi(service: Service) -> dict:
@@ -70,7 +70,7 @@ def test_sample_files_become_request_examples(
 
     from tests.service.conftest import running
     from tests.service.doubles import DeterministicTestScorer
-    from trueclout.service import app as app_module
+    from trueclout.service.runtime import app as app_module
     from trueclout.settings import Settings
 
     (tmp_path / "tiny.json").write_bytes(orjson.dumps(snapshot_dict(account_id="tiny")))

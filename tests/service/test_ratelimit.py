@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trueclout.service.ratelimit import RateLimiter
+from trueclout.service.runtime.ratelimit import RateLimiter
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from trueclout.contract import AccountSnapshot
 from trueclout.features.frame import FeatureFrame
 from trueclout.features.pipeline import compute_features
 from trueclout.features.registry import REGISTRY, feature_index
-from trueclout.service.reasons import ReasonPolicy, rank_reasons, render_reasons
+from trueclout.service.scoring.reasons import ReasonPolicy, rank_reasons, render_reasons
 from trueclout.tables import snapshot_to_tables
 
 # Features the cases below use, set to values between clean and suspicious.

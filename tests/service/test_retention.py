@@ -17,6 +17,7 @@ from tests.service.doubles import DeterministicTestScorer
 from tests.service.helpers import unique_snapshot
 from trueclout.cli import main
 from trueclout.contract import AccountSnapshot
+from trueclout.service.analysts.retention import purge_account, purge_expired
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.feedback import FeedbackItem, PurgeRecord, insert_item
@@ -24,8 +25,7 @@ from trueclout.service.db.keys import create_key
 from trueclout.service.db.models import ApiKey, StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot, store_scored
 from trueclout.service.db.trust import NewTrustReport, StoredTrustReport, store_trust_report
-from trueclout.service.retention import purge_account, purge_expired
-from trueclout.service.scoring import assessment_json
+from trueclout.service.scoring.scorer import assessment_json
 from trueclout.settings import Settings, get_settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from trueclout.features.graph_table import RING_TABLE_SCHEMA, save_ring_table
-from trueclout.service.ring_lookup import RingTableLookup
+from trueclout.features.graph.table import RING_TABLE_SCHEMA, save_ring_table
+from trueclout.service.scoring.ring_lookup import RingTableLookup
 
 
 class Clock:

@@ -18,10 +18,10 @@ import pytest
 from tests.service.conftest import Service, start_service
 from tests.service.model_support import model_scorer_for
 from trueclout.cli import main
-from trueclout.features.graph_table import detect_rings, load_ring_table
+from trueclout.features.graph.table import detect_rings, load_ring_table
 from trueclout.io import write_tables
 from trueclout.tables import tables_to_snapshots
-from trueclout.training.simulate import simulate_world
+from trueclout.training.sim.world import simulate_world
 
 GRAPH_CODES = {"GRAPH_RING_BLOCK", "GRAPH_LOCKSTEP", "GRAPH_MUTUAL_CORE"}
 NOT_LOOKED_UP = "were not looked up for this account"

@@ -57,8 +57,8 @@ def test_train_on_a_cluster_gives_a_model_that_loads_and_scores(
         assert figures["roc_auc"] > AUC_FLOOR, (tactic, figures["roc_auc"])
 
     # The service's batch path scores with it.
-    from trueclout.service.batch import BatchOptions, run_batch
-    from trueclout.service.batch_score import ArtifactScorerSpec
+    from trueclout.service.batch.chunk import ArtifactScorerSpec
+    from trueclout.service.batch.run import BatchOptions, run_batch
 
     result = run_batch(worlds["holdout"], tmp_path / "scored.parquet",
                        ArtifactScorerSpec(str(out)), BatchOptions(no_rings=True))

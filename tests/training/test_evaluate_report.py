@@ -11,14 +11,14 @@ import pytest
 from tests.models.test_artifact import toy_features, toy_model, toy_training_set
 from trueclout.models.account_model import LevelThreshold
 from trueclout.models.artifact import load_artifact
-from trueclout.training.evaluate import (
+from trueclout.training.evaluate.metrics import (
     at_threshold,
     evaluate_artifact,
     follower_band,
     promotion_check,
     stability,
 )
-from trueclout.training.report import render_report, write_report
+from trueclout.training.evaluate.report import render_report, write_report
 
 
 def test_figures_at_a_threshold() -> None:

@@ -23,17 +23,17 @@ from trueclout.cli import main
 from trueclout.models.artifact import verify_files
 from trueclout.models.registry import ModelRegistry
 from trueclout.settings import get_settings
-from trueclout.training.feedback_compare import Comparison, Judgement
-from trueclout.training.feedback_retrain import (
+from trueclout.training.data.labelled import TrainingSet, open_labelled
+from trueclout.training.feedback.compare import Comparison, Judgement
+from trueclout.training.feedback.retrain import (
     check_weight,
     combine,
     grouped_holdout,
     repeated,
     subset,
 )
-from trueclout.training.labelled import TrainingSet, open_labelled
-from trueclout.training.sim_params import DEFAULT_KIND_WEIGHTS
-from trueclout.training.simulate import write_world
+from trueclout.training.sim.params import DEFAULT_KIND_WEIGHTS
+from trueclout.training.sim.world import write_world
 
 SMALL = ["--trees", "20", "--folds", "2", "--forest-trees", "5", "--quiet"]
 

@@ -14,7 +14,7 @@ from tests.models.follower_builders import (
     write_csv,
 )
 from trueclout.cli import main
-from trueclout.training.follower_eval import METRIC_KEYS
+from trueclout.training.evaluate.followers import METRIC_KEYS
 
 FAST = ["--trees", "20"]
 

@@ -24,10 +24,10 @@ from tests.models.follower_builders import (
     write_csv,
 )
 from trueclout.contract import AccountSnapshot
-from trueclout.features.follower_signals import FOLLOWER_SIGNALS
+from trueclout.features.families.follower_signals import FOLLOWER_SIGNALS
 from trueclout.io import write_tables
 from trueclout.tables import snapshots_to_tables
-from trueclout.training.follower_data import (
+from trueclout.training.data.followers import (
     FollowerDataError,
     detect_follower_format,
     labelled_from_tables,
@@ -287,8 +287,8 @@ def test_detection_and_clear_errors_for_unknown_folders(tmp_path: Path) -> None:
 
 def test_the_synthetic_world_trains_a_follower_model(tmp_path: Path) -> None:
     from tests.models.follower_builders import FAST_MODEL
-    from trueclout.training.follower_data import train_follower_model
-    from trueclout.training.simulate import simulate_world, write_world
+    from trueclout.training.data.followers import train_follower_model
+    from trueclout.training.sim.world import simulate_world, write_world
 
     world = simulate_world(30, seed=3)
     model = train_follower_model(world.tables.followers, world.follower_labels,

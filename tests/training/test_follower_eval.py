@@ -11,8 +11,8 @@ from tests.models.follower_builders import FAST_MODEL, cresci_folder
 from trueclout.errors import UserError
 from trueclout.models.follower_model import FollowerModel
 from trueclout.models.quantify import AdjustedCount
-from trueclout.training.follower_data import read_followers
-from trueclout.training.follower_eval import (
+from trueclout.training.data.followers import read_followers
+from trueclout.training.evaluate.followers import (
     FoldRun,
     HeldOut,
     classification_metrics,

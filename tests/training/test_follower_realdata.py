@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from trueclout.training.follower_data import read_followers
-from trueclout.training.follower_eval import (
+from trueclout.training.data.followers import read_followers
+from trueclout.training.evaluate.followers import (
     PRIMARY,
     cross_validate,
     data_summary,

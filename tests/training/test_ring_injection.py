@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trueclout.errors import UserError
-from trueclout.training.ring_injection import (
+from trueclout.training.evaluate.ring_injection import (
     RingSpec,
     evaluate,
     host_from_tables,
@@ -86,7 +86,7 @@ def test_genuine_host_has_no_rings_flagged(host) -> None:
 
 
 def test_simulated_world_rings_are_found() -> None:
-    from trueclout.training.simulate import simulate_world
+    from trueclout.training.sim.world import simulate_world
 
     world = simulate_world(300, seed=3)
     host = host_from_tables(world.tables, world.labels)

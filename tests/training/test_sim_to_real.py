@@ -14,8 +14,8 @@ from tests.models.follower_builders import (
     instafake_folder,
     write_csv,
 )
-from trueclout.features.follower_signals import FOLLOWER_SIGNALS
-from trueclout.training.sim_to_real import (
+from trueclout.features.families.follower_signals import FOLLOWER_SIGNALS
+from trueclout.training.sim.realism import (
     PAIRS,
     Group,
     compare,
@@ -26,7 +26,7 @@ from trueclout.training.sim_to_real import (
     synthetic_groups,
     transfer,
 )
-from trueclout.training.simulate import simulate_world
+from trueclout.training.sim.world import simulate_world
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from trueclout.contract import AccountSnapshot
 from trueclout.errors import UserError
 from trueclout.io import read_tables
 from trueclout.tables import TABLE_NAMES, tables_to_snapshots
-from trueclout.training.sim_params import KINDS
-from trueclout.training.sim_samples import SAMPLES, build_samples
-from trueclout.training.simulate import (
+from trueclout.training.sim.params import KINDS
+from trueclout.training.sim.samples import SAMPLES, build_samples
+from trueclout.training.sim.world import (
     FOLLOWER_LABEL_SCHEMA,
     LABEL_SCHEMA,
     simulate_world,
@@ -490,8 +490,8 @@ def test_ring_sample_shows_its_ring() -> None:
 
 @pytest.mark.realdata
 def test_timing_constants_match_their_fits(datasets_dir: Path) -> None:
-    from trueclout.training import sim_params as p
-    from trueclout.training.sim_calibration import fit_repost_delays
+    from trueclout.training.sim import params as p
+    from trueclout.training.sim.calibration import fit_repost_delays
 
     fit = fit_repost_delays(datasets_dir / "retweet-timelines")
     assert fit.log_mean == pytest.approx(p.DELAY_LOG_MEAN, abs=0.05)
@@ -503,7 +503,7 @@ def test_timing_constants_match_their_fits(datasets_dir: Path) -> None:
 @pytest.mark.realdata
 def test_every_profile_law_number_is_its_fit(datasets_dir: Path) -> None:
     """Each fitted number in sim_params is what a fresh fit gives (to its rounding)."""
-    from trueclout.training.sim_calibration import LAW_SOURCES, compare_laws, fit_profiles
+    from trueclout.training.sim.calibration import LAW_SOURCES, compare_laws, fit_profiles
 
     fits = fit_profiles(datasets_dir)
     rows = compare_laws(fits)
@@ -517,8 +517,8 @@ def test_every_profile_law_number_is_its_fit(datasets_dir: Path) -> None:
 
 @pytest.mark.realdata
 def test_market_lots_and_usernames_match_the_real_stocks(datasets_dir: Path) -> None:
-    from trueclout.training import sim_params as p
-    from trueclout.training.sim_calibration import fit_profiles, username_patterns
+    from trueclout.training.sim import params as p
+    from trueclout.training.sim.calibration import fit_profiles, username_patterns
 
     fits = fit_profiles(datasets_dir)
     for group in ("cresci:INT", "cresci:FSF"):  # each real stock's age lies inside the lot range

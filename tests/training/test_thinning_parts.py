@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from trueclout.tables import SnapshotTables
-from trueclout.training.labelled import Thinning
-from trueclout.training.simulate import simulate_world
+from trueclout.training.data.labelled import Thinning
+from trueclout.training.sim.world import simulate_world
 
 
 @pytest.fixture(scope="module")

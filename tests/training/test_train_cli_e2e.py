@@ -40,7 +40,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert main(["simulate", "-n", str(ACCOUNTS), "--seed", "5", "-o", str(paths["train"])]) == 0
     assert main(["simulate", "-n", str(ACCOUNTS), "--seed", "6", "-o", str(paths["eval"])]) == 0
     from trueclout.models.follower_model import FollowerModel
-    from trueclout.training.follower_data import read_followers
+    from trueclout.training.data.followers import read_followers
 
     followers = read_followers(paths["train"], "tables")
     followers = followers.take(np.arange(0, len(followers), max(1, len(followers) // 3000)))
@@ -147,7 +147,7 @@ def test_train_evaluate_promote_rollback(workspace: dict[str, Path], models_dir:
 def served_version(data_dir: Path, snapshot: Path) -> str:
     """Start the service as `trueclout serve` would (settings from the environment), score once."""
     from tests.service.conftest import start_service
-    from trueclout.service.scoring import load_scorer
+    from trueclout.service.scoring.scorer import load_scorer
     from trueclout.settings import Settings
 
     data_dir.mkdir()

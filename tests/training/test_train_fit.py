@@ -18,7 +18,7 @@ from trueclout.models.account_model import (
     Calibrator,
     assign_levels,
 )
-from trueclout.training.fit import (
+from trueclout.training.fit.account import (
     check_device,
     choose_threshold,
     fit_account_model,

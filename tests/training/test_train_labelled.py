@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from trueclout.errors import UserError
-from trueclout.training.fit import features_digest
-from trueclout.training.labelled import build_training_set, open_labelled, ring_table
+from trueclout.training.data.labelled import build_training_set, open_labelled, ring_table
+from trueclout.training.fit.account import features_digest
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trueclout.training.simulate import write_world
+    from trueclout.training.sim.world import write_world
 
     out = tmp_path_factory.mktemp("labelled") / "world"
     write_world(out, 60, 9, formats="both")
@@ -100,7 +100,7 @@ def test_missing_labels_say_how_to_give_them(tmp_path: Path, world: Path) -> Non
 
 def test_thinning_cuts_some_snapshots_short_whatever_the_chunking(world: Path) -> None:
     from trueclout.io import read_tables
-    from trueclout.training.labelled import Thinning
+    from trueclout.training.data.labelled import Thinning
 
     tables = read_tables(world)
     thinning = Thinning(share=0.5, seed=4, min_followers=5, max_followers=20)

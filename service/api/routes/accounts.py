@@ -13,7 +13,7 @@ from trueclout.service.api.deps import HistoryKey, SessionDep
 from trueclout.service.api.schemas import HistoryPage, ScorePoint, error_responses
 from trueclout.service.db.assessments import HistoryCursor, account_history
 from trueclout.service.db.models import StoredAssessment
-from trueclout.service.errors import ApiError
+from trueclout.service.runtime.errors import ApiError
 
 router = APIRouter(prefix=API_PREFIX, tags=["accounts"])
 

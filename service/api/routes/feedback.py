@@ -6,7 +6,7 @@
 - ``PATCH /v1/feedback/{item_id}``: decide it (open, upheld, rejected).
 
 Disputes arrive from the report pages (``routes/disputes.py``) and are listed
-here with ``kind=dispute``.  The rules live in ``service/feedback.py``.
+here with ``kind=dispute``.  The rules live in ``service/analysts/feedback.py``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from trueclout.contract import MAX_ID, Platform
-from trueclout.service.api import API_PREFIX
-from trueclout.service.api.deps import DatabaseDep, SessionDep, require_scope
-from trueclout.service.api.schemas import error_responses
-from trueclout.service.db.feedback import QueueCursor, QueueFilter, list_items
-from trueclout.service.db.keys import KeyInfo
-from trueclout.service.errors import ApiError, invalid_snapshot
-from trueclout.service.feedback import (
+from trueclout.service.analysts.feedback import (
     FeedbackCreate,
     FeedbackItemOut,
     FeedbackPage,
@@ -40,7 +34,13 @@ from trueclout.service.feedback import (
     not_found,
     review_item,
 )
-from trueclout.service.scoring import utc_now
+from trueclout.service.api import API_PREFIX
+from trueclout.service.api.deps import DatabaseDep, SessionDep, require_scope
+from trueclout.service.api.schemas import error_responses
+from trueclout.service.db.feedback import QueueCursor, QueueFilter, list_items
+from trueclout.service.db.keys import KeyInfo
+from trueclout.service.runtime.errors import ApiError, invalid_snapshot
+from trueclout.service.scoring.scorer import utc_now
 
 router = APIRouter(prefix=API_PREFIX, tags=["feedback"])
 

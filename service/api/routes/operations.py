@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from trueclout.service import metrics
 from trueclout.service.api.schemas import Health, Readiness, error_responses
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
-from trueclout.service.errors import ApiError
-from trueclout.service.scoring import ModelNotLoaded, Scorer
+from trueclout.service.runtime import metrics
+from trueclout.service.runtime.errors import ApiError
+from trueclout.service.scoring.scorer import ModelNotLoaded, Scorer
 
 router = APIRouter(tags=["operations"])
 

@@ -27,12 +27,12 @@ from trueclout.service.api.deps import (
 from trueclout.service.api.openapi import COMPONENTS
 from trueclout.service.api.schemas import error_responses
 from trueclout.service.db.keys import KeyInfo
-from trueclout.service.errors import ApiError, invalid_snapshot
-from trueclout.service.trust_check import is_report_id, read_report, run_trust_check
-from trueclout.service.trust_format import human_date
-from trueclout.service.trust_page_errors import prefers_html
-from trueclout.service.trust_report import TrustReport
-from trueclout.service.trust_request import TrustCheckRequest
+from trueclout.service.runtime.errors import ApiError, invalid_snapshot
+from trueclout.service.trust.check import is_report_id, read_report, run_trust_check
+from trueclout.service.trust.format import human_date
+from trueclout.service.trust.report import TrustReport
+from trueclout.service.trust.request import TrustCheckRequest
+from trueclout.service.web.errors import prefers_html
 
 router = APIRouter(prefix=API_PREFIX, tags=["trust check"])
 

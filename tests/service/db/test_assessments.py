@@ -11,7 +11,7 @@ from tests.service.doubles import DeterministicTestScorer
 from trueclout.contract import AccountSnapshot
 from trueclout.service.db.assessments import HistoryCursor, account_history, store_assessments
 from trueclout.service.db.engine import Database
-from trueclout.service.scoring import assessment_json
+from trueclout.service.scoring.scorer import assessment_json
 
 
 def test_times_and_bodies_round_trip(database: Database) -> None:

@@ -17,7 +17,7 @@ from trueclout.cli import main
 from trueclout.io import read_tables
 from trueclout.settings import get_settings
 from trueclout.tables import tables_to_snapshots
-from trueclout.training.labelled import open_labelled
+from trueclout.training.data.labelled import open_labelled
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.service.conftest import Service, start_service
-from trueclout.service.scoring import UnavailableScorer
+from trueclout.service.scoring.scorer import UnavailableScorer
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.service.conftest import Service, running
 from tests.service.doubles import DeterministicTestScorer
 from tests.service.helpers import assert_error, unique_snapshot
-from trueclout.service.app import create_app
+from trueclout.service.runtime.app import create_app
 from trueclout.settings import Settings
 
 

@@ -17,7 +17,7 @@ from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport
-from trueclout.service.scoring import UnavailableScorer
+from trueclout.service.scoring.scorer import UnavailableScorer
 from trueclout.settings import Settings
 
 TRUST_TTL_DAYS = 7

@@ -20,7 +20,7 @@ from tests.service.trust.conftest import (
 )
 from tests.service.trust.samples import samples
 from trueclout.service.db.trust import StoredTrustReport
-from trueclout.service.trust_report import TrustReport
+from trueclout.service.trust.report import TrustReport
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

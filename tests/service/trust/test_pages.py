@@ -18,8 +18,8 @@ from tests.service.trust.doubles import Script, ScriptedScorer
 from tests.service.trust.samples import sample_documents, samples
 from trueclout.data import SAMPLES_DIR
 from trueclout.service.db.trust import StoredTrustReport
-from trueclout.service.trust_report import TrustReport
-from trueclout.service.trust_wording import forbidden_terms
+from trueclout.service.trust.report import TrustReport
+from trueclout.service.trust.wording import forbidden_terms
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 

@@ -19,15 +19,15 @@ from trueclout.assessment import (
     Tactics,
 )
 from trueclout.contract import AccountSnapshot
-from trueclout.service.trust_coverage import describe_coverage
-from trueclout.service.trust_report import suspicious_days
-from trueclout.service.trust_scores import compare_scores, starting_score
-from trueclout.service.trust_verdict import (
+from trueclout.service.trust.coverage import describe_coverage
+from trueclout.service.trust.report import suspicious_days
+from trueclout.service.trust.scores import compare_scores, starting_score
+from trueclout.service.trust.verdict import (
     MAX_CONSISTENT_DISCOUNT,
     decide_verdict,
     signals_for,
 )
-from trueclout.service.trust_wording import FAMILY_FALLBACK, forbidden_terms, neutral_message
+from trueclout.service.trust.wording import FAMILY_FALLBACK, forbidden_terms, neutral_message
 
 LEVELS = ("low", "elevated", "high")
 CONFIDENCES = ("high", "medium", "low", "insufficient")
@@ -119,7 +119,9 @@ def test_machine_codes_are_not_words() -> None:
 
 
 def test_every_fixed_sentence_follows_the_wording_rules() -> None:
-    from trueclout.service import trust_report, trust_verdict, trust_wording
+    from trueclout.service.trust import report as trust_report
+    from trueclout.service.trust import verdict as trust_verdict
+    from trueclout.service.trust import wording as trust_wording
 
     texts = [*trust_verdict.HEADLINES.values(), *trust_verdict.SUMMARIES.values(),
              *(label for _, label in trust_verdict.SIGNAL_LABELS.values()),
@@ -170,8 +172,8 @@ def test_coverage_lists_what_was_missing_without_holding_it_against_the_account(
 
 
 def test_reasons_in_a_report_are_neutralised() -> None:
-    from trueclout.service.trust_report import compose_report
-    from trueclout.service.trust_request import TrustCheckRequest
+    from trueclout.service.trust.report import compose_report
+    from trueclout.service.trust.request import TrustCheckRequest
 
     doc = snapshot_dict()
     a = assessment(level="high").model_copy(update={"reasons": [

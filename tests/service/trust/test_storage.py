@@ -23,7 +23,7 @@ from trueclout.service.db.trust import (
     find_trust_report,
     store_trust_report,
 )
-from trueclout.service.scoring import assessment_json
+from trueclout.service.scoring.scorer import assessment_json
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

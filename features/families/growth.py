@@ -1,0 +1,215 @@
+"""Growth family: bursts, step changes, purges and churn in the follower history.
+
+A purchase of followers leaves a burst of daily gains with nothing else
+changing; a viral post also brings a burst, but together with engagement on
+the posts of those days.  So besides robust (median/MAD) burst scores this
+family measures the *mismatch* between a burst and the engagement of the
+posts published around it, the hard negative being organic viral growth.
+Histories too short to judge give NaN, never a reassuring zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trueclout.features.frame import FamilyResult
+from trueclout.features.kernels.columns import SECONDS_PER_DAY, SnapshotColumns, to_days
+from trueclout.features.kernels.history import (
+    DailyGrid,
+    Observations,
+    resample_daily,
+    window_observations,
+)
+from trueclout.features.kernels.segments import Segments
+
+WINDOW_DAYS = 365
+MIN_HISTORY_DAYS = 14
+MIN_OBSERVATIONS = 7
+MAD_TO_SIGMA = 1.4826
+BURST_Z = 6.0
+MAX_BURST_DAYS = 7
+# A burst day must also be a real gain, not a blip on a tiny account.
+MIN_BURST_GAIN = 10.0
+MIN_BURST_RELATIVE = 0.002
+TOP_DAYS = 3
+# Relative jumps are measured against at least this many followers.
+JUMP_FLOOR = 10.0
+PURGE_WINDOW_DAYS = 30
+MIN_DAYS_AFTER_BURST = 3
+CHURN_PERIOD_DAYS = 30
+
+
+def _nan_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.where(mask, values, np.nan)
+
+
+def _share(num: np.ndarray, den: np.ndarray, empty: float = np.nan) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
+
+
+class _Daily:
+    """Daily deltas of the grid and their robust per-account statistics."""
+
+    def __init__(self, grid: DailyGrid, n: int) -> None:
+        self.grid = grid
+        self.seg = Segments(grid.account, n)
+        self.delta, self.before = grid.deltas()
+        self.gain = np.clip(np.nan_to_num(self.delta), 0, None)
+        self.sorted = self.seg.sorted(self.delta)
+        median = self.sorted.quantile(0.5)
+        mad = self.seg.median(np.abs(self.delta - median[grid.account]))
+        # Counts are noisy by about their square root even when MAD is 0
+        # (interpolated gaps, perfectly steady growth).
+        self.scale = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(np.abs(median), 1.0)))
+        self.median = median
+        self.z = (self.delta - median[grid.account]) / self.scale[grid.account]
+        self.rank = np.full(len(grid), np.iinfo(np.int64).max)
+        self.rank[self.sorted.rows] = self.sorted.rank_from_top()
+        self.total_gain = self.seg.sum(self.gain)
+
+    def top_row(self) -> np.ndarray:
+        return self.sorted.last_row()
+
+    def bottom_row(self) -> np.ndarray:
+        out = np.full(self.seg.n, -1, dtype=np.int64)
+        has = self.sorted.count > 0
+        out[has] = self.sorted.rows[self.sorted.start[has]]
+        return out
+
+    def burst_days(self) -> np.ndarray:
+        floor = np.maximum(MIN_BURST_GAIN, MIN_BURST_RELATIVE * np.nan_to_num(self.before))
+        with np.errstate(invalid="ignore"):
+            return (self.z >= BURST_Z) & (self.delta >= floor) & (self.rank < MAX_BURST_DAYS)
+
+
+def _at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[rows] with NaN where rows is -1."""
+    out = np.full(len(rows), np.nan)
+    ok = rows >= 0
+    out[ok] = values[rows[ok]]
+    return out
+
+
+def _post_burst_drop(d: _Daily, top: np.ndarray, max_gain: np.ndarray) -> np.ndarray:
+    grid = d.grid
+    top_of_row = top[grid.account]
+    rows = np.arange(len(grid))
+    after = (top_of_row >= 0) & (rows > top_of_row) & (rows <= top_of_row + PURGE_WINDOW_DAYS)
+    low_after = d.seg.min(np.where(after, grid.value, np.nan))
+    days_after = d.seg.count(after)
+    drop = (_at(grid.value, top) - low_after) / np.where(max_gain > 0, max_gain, np.nan)
+    ok = (max_gain > 0) & (days_after >= MIN_DAYS_AFTER_BURST)
+    return _nan_where(ok, np.clip(drop, 0, 1))
+
+
+def _mismatch(cols: SnapshotColumns, d: _Daily, burst: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of gains on burst days minus share of engagement of posts from those days."""
+    grid = d.grid
+    posts = cols.segments("posts")
+    post_day = np.floor(cols.post_created / SECONDS_PER_DAY).astype(np.int64)
+    a = posts.ids
+    last_day = grid.first_day + grid.span - 1
+    inside = grid.eligible[a] & (post_day >= grid.first_day[a]) & (post_day <= last_day[a])
+    grid_row = grid.start[a[inside]] + post_day[inside] - grid.first_day[a[inside]]
+    engagement = np.bincount(grid_row, weights=cols.post_engagement[inside], minlength=len(grid))
+    first_post = posts.min(post_day.astype(np.float64))
+    covered = grid.day >= np.fmax(first_post, grid.first_day)[grid.account]  # NaN -> False
+    window = burst.copy()
+    if len(grid) > 1:
+        window[:-1] |= burst[1:] & (grid.account[:-1] == grid.account[1:])
+    covered_gain = d.seg.sum(np.where(covered, d.gain, 0.0))
+    burst_gain = d.seg.sum(np.where(covered & burst, d.gain, 0.0))
+    covered_eng = d.seg.sum(np.where(covered, engagement, 0.0))
+    window_eng = d.seg.sum(np.where(covered & window, engagement, 0.0))
+    covered_days = d.seg.count(covered)
+    covered_bursts = d.seg.count(covered & burst)
+    all_bursts = d.seg.count(burst)
+    followers_share = _share(burst_gain, covered_gain, empty=0.0)
+    engagement_share = _share(window_eng, covered_eng, empty=0.0)
+    mismatch = np.where(covered_bursts > 0, followers_share - engagement_share, 0.0)
+    unknown = (covered_days == 0) | ((covered_bursts == 0) & (all_bursts > 0)) | ~grid.eligible
+    return {
+        "mismatch": _nan_where(~unknown, mismatch),
+        "followers_share": _nan_where(~unknown, followers_share),
+        "engagement_share": _nan_where(~unknown, engagement_share),
+        "covered_gain": _nan_where(~unknown, covered_gain),
+        "covered_bursts": _nan_where(~unknown, covered_bursts),
+    }
+
+
+def _following_churn(cols: SnapshotColumns, obs: Observations, n: int) -> dict[str, np.ndarray]:
+    """Follow/unfollow cycling from the real observations of the following count."""
+    following = cols.number("follower_history", "following")[obs.rows]
+    known = ~np.isnan(following)
+    account, day, value = obs.account[known], obs.day[known], following[known]
+    seg = Segments(account, n)
+    step = np.full(len(value), np.nan)
+    if len(value) > 1:
+        same = account[1:] == account[:-1]
+        step[1:] = np.where(same, value[1:] - value[:-1], np.nan)
+    gross = seg.sum(np.abs(step))
+    net = np.abs(seg.sum(step))
+    days = seg.max(day.astype(np.float64)) - seg.min(day.astype(np.float64))
+    ok = (seg.count() >= MIN_OBSERVATIONS) & (days >= MIN_HISTORY_DAYS - 1)
+    cycled = gross - net
+    churn = cycled / np.maximum(seg.mean(value), 1.0) * CHURN_PERIOD_DAYS / np.maximum(days, 1)
+    return {
+        "churn": _nan_where(ok, churn),
+        "churned": _nan_where(ok, cycled / 2),
+        "days": _nan_where(ok, days),
+    }
+
+
+def compute_growth(cols: SnapshotColumns) -> FamilyResult:
+    n = cols.n
+    hist = cols.segments("follower_history")
+    day = to_days(cols.column("follower_history", "date"))
+    obs = window_observations(hist.ids, day, cols.number("follower_history", "followers"), n,
+                              WINDOW_DAYS)
+    grid = resample_daily(obs, n, min_days=MIN_HISTORY_DAYS, min_observations=MIN_OBSERVATIONS)
+    ok = grid.eligible
+    d = _Daily(grid, n)
+    top, bottom = d.top_row(), d.bottom_row()
+    max_gain = _at(d.delta, top)
+    burst_z = _at(d.z, top)
+    loss_z = -_at(d.z, bottom)
+    burst = d.burst_days()
+    burst_gain = d.seg.sum(np.where(burst, d.gain, 0.0))
+    n_deltas = d.seg.count(~np.isnan(d.delta))
+    take_top = d.rank < TOP_DAYS
+    top_gain = d.seg.sum(np.where(take_top, d.gain, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jump = d.seg.max(d.delta / np.maximum(d.before, JUMP_FLOOR))
+    mismatch = _mismatch(cols, d, burst)
+    churn = _following_churn(cols, obs, n)
+    features = {
+        "growth_burst_score": _nan_where(ok, np.log1p(np.clip(burst_z, 0, None))),
+        "growth_burst_share": _nan_where(ok, _share(burst_gain, d.total_gain, empty=0.0)),
+        "growth_top_days_share": _nan_where(ok, _share(top_gain, d.total_gain)),
+        "growth_max_jump": _nan_where(ok, np.log10(1 + np.clip(jump, 0, None))),
+        "growth_engagement_mismatch": mismatch["mismatch"],
+        "growth_post_burst_drop": _nan_where(ok, _post_burst_drop(d, top, max_gain)),
+        "growth_drop_score": _nan_where(ok, np.log1p(np.clip(loss_z, 0, None))),
+        "growth_following_churn": churn["churn"],
+    }
+    context = {
+        "growth_history_days": np.where(grid.n_observations > 0, grid.observed_span, np.nan),
+        "growth_observed_days": grid.n_observations.astype(np.float64),
+        "growth_total_gain": _nan_where(ok, d.total_gain),
+        "growth_max_gain": max_gain,
+        "growth_burst_z": burst_z,
+        "growth_burst_days": _nan_where(ok, d.seg.count(burst)),
+        "growth_burst_gain": _nan_where(ok, burst_gain),
+        "growth_top_days": _nan_where(ok, np.minimum(n_deltas, TOP_DAYS)),
+        "growth_max_jump_share": jump,
+        "growth_burst_followers_share": mismatch["followers_share"],
+        "growth_burst_engagement_share": mismatch["engagement_share"],
+        "growth_covered_gain": mismatch["covered_gain"],
+        "growth_covered_burst_days": mismatch["covered_bursts"],
+        "growth_max_loss": np.clip(-_at(d.delta, bottom), 0, None),
+        "growth_drop_z": loss_z,
+        "growth_following_churned": churn["churned"],
+        "growth_following_days": churn["days"],
+    }
+    return FamilyResult(features, context, grid.n_observations.astype(np.float64))

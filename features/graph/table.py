@@ -1,0 +1,280 @@
+"""The per-account ring table: what the graph stage tells the feature frame and the service.
+
+``detect_rings(tables)`` runs the three detectors over the engagement graph
+of all accounts and returns one row per account that appears in it (as actor
+or target).  The batch path joins it into the feature frame by
+``account_id``; the service looks accounts up in a Parquet file written by
+``save_ring_table`` (atomically, so a reader never sees half a file) and
+reloads it when it changes.
+
+Columns (``RING_TABLE_SCHEMA``):
+
+=========================== ===================================================
+``ring_block_id``           dense block the account belongs to (null: none); 0 is the densest
+``ring_block_size``         members of that block (0: none)
+``ring_block_density``      the block's *edge density*: share of ordered member pairs (a, b)
+                            where a engaged b (0: none)
+``ring_block_suspiciousness`` FRAUDAR's suspiciousness per node, f(S)/|S| (0: none)
+``ring_block_prompt_share`` share of the engagements inside its block that came within
+                            ``prompt_seconds`` of the post (null: no block, or no post times)
+``ring_block_share``        share of the engagements the account received that came from
+                            members of its block (0: no block; null: received none)
+``lockstep_group_id``       lockstep group (null: none)
+``lockstep_group_size``     members of that group (0: none)
+``lockstep_score``          share of the posts it engaged that it hit within the window of a
+                            fellow group member (0: no group)
+``lockstep_received_share`` share of the engagements it received that came from lockstep-group
+                            members (null: received none)
+``mutual_core_number``      core number in the reciprocal-repost graph
+``mutual_core_size``        size of the connected piece of its own highest core (0 below the
+                            minimum core)
+``mutual_repost_share``     share of its reposts that were reciprocated (null: made none)
+=========================== ===================================================
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trueclout.errors import UserError
+from trueclout.features.graph.build import (
+    EngagementEdges,
+    edges_from_arrays,
+    edges_from_tables,
+    received_counts,
+)
+from trueclout.features.graph.fraudar import BlockParams, DenseBlocks, find_dense_blocks
+from trueclout.features.graph.lockstep import LockstepGroups, LockstepParams, find_lockstep_groups
+from trueclout.features.graph.mutual import MutualCores, MutualParams, find_mutual_cores
+from trueclout.tables import SnapshotTables
+
+RING_TABLE_VERSION = "1"
+_PARAMS_KEY = b"trueclout.ring_params"
+_VERSION_KEY = b"trueclout.ring_table_version"
+
+RING_TABLE_SCHEMA = pa.schema(
+    [
+        pa.field("account_id", pa.string(), nullable=False),
+        pa.field("ring_block_id", pa.int64()),
+        pa.field("ring_block_size", pa.int64(), nullable=False),
+        pa.field("ring_block_density", pa.float64(), nullable=False),
+        pa.field("ring_block_suspiciousness", pa.float64(), nullable=False),
+        pa.field("ring_block_prompt_share", pa.float64()),
+        pa.field("ring_block_share", pa.float64()),
+        pa.field("lockstep_group_id", pa.int64()),
+        pa.field("lockstep_group_size", pa.int64(), nullable=False),
+        pa.field("lockstep_score", pa.float64(), nullable=False),
+        pa.field("lockstep_received_share", pa.float64()),
+        pa.field("mutual_core_number", pa.int64(), nullable=False),
+        pa.field("mutual_core_size", pa.int64(), nullable=False),
+        pa.field("mutual_repost_share", pa.float64()),
+    ]
+)
+
+StageCallback = Callable[[str, float], None]
+
+
+class RingParams(BaseModel):
+    """All knobs of the graph stage, one section per detector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    blocks: BlockParams = Field(default_factory=BlockParams)
+    lockstep: LockstepParams = Field(default_factory=LockstepParams)
+    mutual: MutualParams = Field(default_factory=MutualParams)
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> RingParams:
+        """Parameters from a dict (a config file, a CLI option); bad values name their field."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise UserError(f"ring detection parameters: {problems}") from exc
+
+
+def detect_rings(
+    tables: SnapshotTables,
+    *,
+    params: RingParams | None = None,
+    on_stage: StageCallback | None = None,
+) -> pa.Table:
+    """Ring table (``RING_TABLE_SCHEMA``) for every account in the snapshots' engagement graph.
+
+    ``on_stage(stage, seconds)`` is called as each stage ends (edges, dense
+    blocks, lockstep, mutual cores, table): for progress bars and benchmarks.
+    """
+    clock = _Clock(on_stage)
+    edges = edges_from_tables(tables)
+    clock.done("edges")
+    return _detect(edges, params or RingParams(), clock)
+
+
+def detect_rings_from_arrays(
+    actor: object,
+    target: object,
+    post: object | None,
+    at: object,
+    kind: object | None = None,
+    *,
+    post_created: object | None = None,
+    params: RingParams | None = None,
+    on_stage: StageCallback | None = None,
+) -> pa.Table:
+    """Ring table from parallel edge arrays (see ``graph_build.edges_from_arrays``).
+
+    The entry point for callers that hold edges rather than snapshot tables:
+    the benchmark, and batch jobs that gather the graph from partitions.
+    """
+    clock = _Clock(on_stage)
+    edges = edges_from_arrays(actor, target, post, at, kind, post_created=post_created)
+    clock.done("edges")
+    return _detect(edges, params or RingParams(), clock)
+
+
+def detect_rings_in_edges(
+    edges: EngagementEdges,
+    *,
+    params: RingParams | None = None,
+    on_stage: StageCallback | None = None,
+) -> pa.Table:
+    """Run the three detectors on prepared edges and assemble the ring table."""
+    return _detect(edges, params or RingParams(), _Clock(on_stage))
+
+
+def _detect(edges: EngagementEdges, params: RingParams, clock: _Clock) -> pa.Table:
+    blocks = find_dense_blocks(edges, params.blocks)
+    clock.done("dense blocks")
+    lockstep = find_lockstep_groups(edges, params.lockstep)
+    clock.done("lockstep")
+    mutual = find_mutual_cores(edges, params.mutual)
+    clock.done("mutual cores")
+    table = ring_table(edges, blocks, lockstep, mutual, params)
+    clock.done("table")
+    return table
+
+
+def ring_table(
+    edges: EngagementEdges,
+    blocks: DenseBlocks,
+    lockstep: LockstepGroups,
+    mutual: MutualCores,
+    params: RingParams,
+) -> pa.Table:
+    """Assemble the detectors' per-account results into ``RING_TABLE_SCHEMA``, sorted by id."""
+    in_block = blocks.label >= 0
+    block = np.maximum(blocks.label, 0)
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        if blocks.count == 0:
+            return np.zeros(edges.n_accounts, dtype=values.dtype)
+        return np.where(in_block, values[block], 0)
+
+    received = received_counts(edges)
+    same_block = (blocks.label[edges.actor] == blocks.label[edges.target]) & (
+        blocks.label[edges.target] >= 0
+    )
+    from_lockstep = lockstep.label[edges.actor] >= 0
+    columns = {
+        "account_id": edges.accounts.cast(pa.string()),
+        "ring_block_id": pa.array(blocks.label, pa.int64(), mask=~in_block),
+        "ring_block_size": per_block(blocks.size),
+        "ring_block_density": per_block(blocks.edge_density),
+        "ring_block_suspiciousness": per_block(blocks.suspiciousness),
+        "ring_block_prompt_share": pa.array(
+            per_block(blocks.prompt_share), pa.float64(),
+            mask=~in_block | np.isnan(per_block(blocks.prompt_share)),
+        ),
+        "ring_block_share": _share(received_counts(edges, same_block), received),
+        "lockstep_group_id": pa.array(lockstep.label, pa.int64(), mask=lockstep.label < 0),
+        "lockstep_group_size": lockstep.size,
+        "lockstep_score": lockstep.score,
+        "lockstep_received_share": _share(received_counts(edges, from_lockstep), received),
+        "mutual_core_number": mutual.core_number,
+        "mutual_core_size": mutual.core_size,
+        "mutual_repost_share": pa.array(mutual.repost_share, pa.float64(),
+                                        mask=np.isnan(mutual.repost_share)),
+    }
+    table = pa.table(
+        {name: pa.array(col, RING_TABLE_SCHEMA.field(name).type) if isinstance(col, np.ndarray)
+         else col for name, col in columns.items()},
+        schema=RING_TABLE_SCHEMA,
+    )
+    table = table.sort_by("account_id")
+    return table.replace_schema_metadata(
+        {_PARAMS_KEY: params.model_dump_json().encode(), _VERSION_KEY: RING_TABLE_VERSION.encode()}
+    )
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> pa.Array:
+    """part / whole, null where whole is 0 (no data is not evidence)."""
+    out = np.zeros(len(whole))
+    np.divide(part, whole, out=out, where=whole > 0)
+    return pa.array(out, pa.float64(), mask=whole <= 0)
+
+
+def ring_table_params(table: pa.Table) -> RingParams | None:
+    """The parameters a ring table was computed with (None if it does not say)."""
+    raw = (table.schema.metadata or {}).get(_PARAMS_KEY)
+    return RingParams.model_validate_json(raw) if raw else None
+
+
+def save_ring_table(table: pa.Table, path: Path | str) -> Path:
+    """Write the ring table as Parquet atomically: readers see the old file or the new one."""
+    check_ring_table(table, source="ring table")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_ring_table(path: Path | str) -> pa.Table:
+    """Read a ring table written by ``save_ring_table``; refuses a file of another shape."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no ring table")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(f"{path}: not a readable Parquet ring table ({exc})") from exc
+    check_ring_table(table, source=str(path))
+    return table
+
+
+def check_ring_table(table: pa.Table, *, source: str) -> None:
+    """Raise ``UserError`` naming the first column that is missing or of the wrong type."""
+    for field in RING_TABLE_SCHEMA:
+        if field.name not in table.column_names:
+            raise UserError(f"{source}: missing column {field.name!r}")
+        got = table.schema.field(field.name).type
+        if got != field.type:
+            raise UserError(f"{source}: column {field.name!r} is {got}, expected {field.type}")
+
+
+class _Clock:
+    """Reports each stage's wall time to an optional callback (benchmarks, progress bars)."""
+
+    def __init__(self, on_stage: StageCallback | None) -> None:
+        self.on_stage = on_stage
+        self.last = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.on_stage is not None:
+            self.on_stage(stage, now - self.last)
+        self.last = now

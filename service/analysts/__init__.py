@@ -1,0 +1,1 @@
+"""The analysts' side: the feedback queue, disputes, exports, drift and retention."""

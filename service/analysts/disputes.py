@@ -1,0 +1,136 @@
+"""Disputes from the public form on a trust-check report page, and the limits that keep it usable.
+
+Anyone holding a report's link may dispute its verdict: no key, no account.
+The report id (256 random bits) is what admits them.  Abuse limits, all
+documented in docs/ANALYSTS.md:
+
+- the form takes two short fields: a statement of at most 2,000 characters
+  and an optional contact of at most 200 (no control characters), in a body
+  of at most ``MAX_FORM_BYTES``;
+- each client address may send ``dispute_rate_per_hour`` disputes per hour
+  per server process (bursts of ``BURST`` at most);
+- a report collects at most ``dispute_max_open_per_report`` open disputes;
+  once analysts decide some, more may be sent;
+- a report that expired (or never existed) cannot be disputed.
+
+Nothing of the person is stored beyond what they typed: not their address,
+not their browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from trueclout.service.analysts.feedback import MAX_CONTACT, MAX_NOTE, dispute_report
+from trueclout.service.db.feedback import FeedbackItem, insert_item, open_disputes_of_report
+from trueclout.service.runtime.ratelimit import RateLimiter
+
+MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 4
+BURST = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks allowed
+_CONTACT_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+FIELD_LABELS = {"statement": "What is wrong with this verdict", "contact": "How to reach you"}
+
+
+@dataclass(frozen=True)
+class DisputeError:
+    """One problem with the form, shown beside its field and in the summary."""
+
+    field: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return FIELD_LABELS[self.field]
+
+    @property
+    def sentence(self) -> str:
+        return self.reason[:1].upper() + self.reason[1:]
+
+
+@dataclass
+class DisputeForm:
+    """What the person typed, and what is wrong with it (empty when it may be filed)."""
+
+    statement: str = ""
+    contact: str = ""
+    errors: list[DisputeError] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, form: FormData) -> DisputeForm:
+        def text(name: str) -> str:
+            value = form.get(name)
+            return value if isinstance(value, str) else ""
+
+        # Browsers send line breaks as CRLF; count characters as the person typed them.
+        statement = text("statement").replace("\r\n", "\n").strip()
+        contact = text("contact").strip()
+        errors = []
+        if not statement:
+            errors.append(DisputeError("statement", "say what you believe is wrong"))
+        elif len(statement) > MAX_NOTE:
+            errors.append(DisputeError("statement", f"is {len(statement):,} characters long; "
+                                       f"keep it to {MAX_NOTE:,}"))
+        elif _CONTROL.search(statement):
+            errors.append(DisputeError("statement", "contains characters that cannot be stored"))
+        if len(contact) > MAX_CONTACT:
+            errors.append(DisputeError("contact", f"keep it to {MAX_CONTACT} characters"))
+        elif _CONTACT_CONTROL.search(contact):
+            errors.append(DisputeError("contact", "contains characters that cannot be stored"))
+        return cls(statement, contact, errors)
+
+    def errors_for(self, name: str) -> list[DisputeError]:
+        return [e for e in self.errors if e.field == name]
+
+
+class DisputeLimiter:
+    """Per client address token buckets (in this process); ``rate_per_hour`` 0: no limit."""
+
+    def __init__(self, rate_per_hour: float) -> None:
+        rate = rate_per_hour / 3600.0
+        self.rate = rate
+        self._limiter = RateLimiter(default_rate=rate,
+                                    burst_seconds=BURST / rate if rate > 0 else 1.0)
+
+    def retry_after(self, address: str) -> int:
+        """0 when this address may send a dispute now, else seconds to wait."""
+        if self.rate <= 0:
+            return 0
+        # Buckets are keyed by a digest: the limiter never holds the address itself.
+        key = int.from_bytes(hashlib.sha256(address.encode()).digest()[:8], "big")
+        return self._limiter.retry_after(key)
+
+
+class DisputeRefused(Exception):
+    """Why a dispute cannot be filed: the HTTP status and a sentence for the person."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def file_dispute(*, session: Session, report_id: str, form: DisputeForm, now: datetime,
+                 max_open: int) -> FeedbackItem:
+    """Store a dispute about a live report, or raise ``DisputeRefused``."""
+    report = dispute_report(session=session, report_id=report_id)
+    if report is None or report.expires_at <= now:
+        raise DisputeRefused(404, "This report has expired or does not exist, so it can no "
+                                  "longer be disputed here.")
+    if open_disputes_of_report(session=session, report_id=report_id) >= max_open:
+        raise DisputeRefused(409, f"This report already has {max_open} disputes waiting for an "
+                                  "analyst. They will be reviewed; please do not send more "
+                                  "for now.")
+    return insert_item(
+        session=session, kind="dispute", status="open", label=None, tactics=None,
+        note=form.statement, contact=form.contact or None, platform=report.platform,
+        account_id=report.account_id, assessment_id=report.assessment_id,
+        report_id=report_id, created_at=now)

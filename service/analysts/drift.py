@@ -1,0 +1,427 @@
+"""Drift: is the model scoring a population it was not trained on?
+
+Each model carries the feature distributions of its training data
+(``models/reference.py``).  This module compares recent data with them, per
+feature and per family, by the population stability index (PSI), in two
+places that compute the same figures:
+
+- ``trueclout drift`` (``cli_drift.py``) on recent stored snapshots or on a
+  snapshot set: ``drift_report`` over their feature matrix;
+- the service's ``/metrics``: ``DriftMonitor`` keeps the bins of the last
+  ``TRUECLOUT_DRIFT_WINDOW_ACCOUNTS`` scored accounts and publishes
+  ``trueclout_drift_psi{feature,family}`` and
+  ``trueclout_drift_family_psi{family}``.
+
+Per feature: PSI over the reference's decile bins plus a NaN bin; "watch"
+above 0.1, "drifted" above 0.25.  Per family: the **mean** PSI of its
+features (a broad shift moves many features; one drifted feature already
+shows in its own line).  The verdict is the worst of the features and
+families.
+
+What a request pays is an append to a bounded queue (``ObservingScorer``).
+The monitor turns queued snapshots into features in a worker thread every
+``TRUECLOUT_DRIFT_REFRESH_SECONDS`` (the same pipeline and follower model as
+the model's own), adds their bins to the window and sets the gauges; between
+refreshes it keeps at most ``PENDING_ACCOUNTS`` snapshots (the most recent)
+and ``PENDING_ROWS`` rows of them.
+
+The global ring features (``graph_*``) are left out of drift, in both places:
+they describe an account's place in the engagement graph of a whole set
+(the size of its ring, of its lockstep group), so their distribution depends
+on how many accounts, and which, were scored together, not only on what kind
+of accounts they are; a window of recent requests is not comparable, on
+them, with a training set of thousands.  Their local counterparts
+(``engagement_*``) carry the same signals per account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import Gauge
+
+from trueclout.assessment import Assessment
+from trueclout.contract import AccountSnapshot
+from trueclout.features.registry import GRAPH_FEATURES
+from trueclout.models.reference import (
+    DRIFTED_PSI,
+    MIN_ACCOUNTS,
+    WATCH_PSI,
+    Reference,
+    Status,
+    noise_floor,
+    status_of,
+)
+from trueclout.service.scoring.scorer import ModelInfo, Scorer
+
+log = logging.getLogger("trueclout.service")
+
+PENDING_ACCOUNTS = 256
+# Relational features, left out of drift (see the module docstring).
+EXCLUDED = GRAPH_FEATURES
+PENDING_ROWS = 200_000
+_ORDER: dict[str, int] = {"stable": 0, "watch": 1, "drifted": 2}
+
+DRIFT_PSI = Gauge(
+    "trueclout_drift_psi",
+    "Population stability index of each feature: recent assessments against the model's "
+    "training data (watch > 0.1, drifted > 0.25).",
+    ["feature", "family"], multiprocess_mode="livemostrecent")
+DRIFT_FAMILY_PSI = Gauge(
+    "trueclout_drift_family_psi",
+    "Mean PSI of a signal family's features (watch > 0.1, drifted > 0.25).",
+    ["family"], multiprocess_mode="livemostrecent")
+DRIFT_WINDOW = Gauge(
+    "trueclout_drift_window_accounts",
+    "Recent assessments the drift figures are computed from.",
+    multiprocess_mode="livemostrecent")
+DRIFT_REFERENCE = Gauge(
+    "trueclout_drift_reference_loaded",
+    "1 when the loaded model carries a training reference to compare with, else 0.",
+    multiprocess_mode="livemin")
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    name: str
+    family: str
+    psi: float
+    status: Status
+    nan_share_reference: float
+    nan_share_now: float
+
+
+@dataclass(frozen=True)
+class FamilyDrift:
+    family: str
+    mean_psi: float
+    max_psi: float
+    status: Status
+    watch: int
+    drifted: int
+
+
+@dataclass
+class DriftReport:
+    """PSI per feature and per family of some accounts against a model's training reference."""
+
+    n_accounts: int
+    reference_accounts: int
+    features: list[FeatureDrift]
+    families: list[FamilyDrift]
+    excluded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        statuses = [f.status for f in self.features] + [f.status for f in self.families]
+        return max(statuses, key=_ORDER.__getitem__, default="stable")
+
+    @property
+    def noise_floor(self) -> float:
+        return noise_floor(self.n_accounts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "n_accounts": self.n_accounts,
+                "reference_accounts": self.reference_accounts,
+                "noise_floor": self.noise_floor,
+                "thresholds": {"watch": WATCH_PSI, "drifted": DRIFTED_PSI},
+                "family_rule": "mean PSI of the family's features",
+                "families": [asdict(f) for f in self.families],
+                "features": [asdict(f) for f in self.features],
+                "excluded": list(self.excluded), "notes": list(self.notes)}
+
+
+def family_figures(features: Sequence[FeatureDrift]) -> list[FamilyDrift]:
+    families: dict[str, list[FeatureDrift]] = {}
+    for feature in features:
+        families.setdefault(feature.family, []).append(feature)
+    out = []
+    for family, members in families.items():
+        values = np.array([f.psi for f in members])
+        mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        out.append(FamilyDrift(
+            family, mean, float(np.nanmax(values)) if np.isfinite(values).any() else float("nan"),
+            status_of(mean) if np.isfinite(mean) else "stable",
+            sum(f.status == "watch" for f in members), sum(f.status == "drifted" for f in members)))
+    return out
+
+
+def figures_from_counts(reference: Reference, counts: Sequence[np.ndarray],
+                        columns: Sequence[int]) -> list[FeatureDrift]:
+    """Per-feature figures from bin counts of the reference features at ``columns``."""
+    out = []
+    for column, count in zip(columns, counts, strict=True):
+        feature = reference.features[column]
+        total = int(np.sum(count))
+        psi = feature.psi(count)
+        out.append(FeatureDrift(
+            feature.name, feature.family, psi, status_of(psi) if np.isfinite(psi) else "stable",
+            feature.nan_share, float(count[-1] / total) if total else float("nan")))
+    return out
+
+
+def drift_report(reference: Reference, x: np.ndarray, names: Sequence[str], *,
+                 exclude: Sequence[str] = EXCLUDED) -> DriftReport:
+    """PSI of a feature matrix (rows: accounts) against ``reference``, feature by feature."""
+    columns = [j for j, f in enumerate(reference.features) if f.name not in set(exclude)]
+    bins = reference.bin_indices(x, names)
+    counts = [np.bincount(bins[:, j], minlength=reference.features[j].n_bins) for j in columns]
+    features = figures_from_counts(reference, counts, columns)
+    report = DriftReport(len(x), reference.n_accounts, features,
+                         family_figures(features), excluded=list(exclude))
+    if len(x) < MIN_ACCOUNTS:
+        report.notes.append(
+            f"only {len(x)} accounts: sampling alone gives a PSI near {report.noise_floor:.2f}, "
+            f"so figures below {WATCH_PSI} cannot be told apart; compare at least "
+            f"{MIN_ACCOUNTS} accounts")
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The service's rolling window
+
+
+class DriftWindow:
+    """The bins of the last ``size`` accounts' features, and their counts per bin."""
+
+    def __init__(self, reference: Reference, columns: Sequence[int], size: int) -> None:
+        self.reference = reference
+        self.columns = list(columns)
+        self.size = size
+        widths = [reference.features[j].n_bins for j in self.columns]
+        self.offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        self.counts = np.zeros(int(sum(widths)), dtype=np.int64)
+        self.rows = np.zeros((size, len(self.columns)), dtype=np.int64)
+        self.filled = 0
+        self.position = 0
+
+    def add(self, bins: np.ndarray) -> None:
+        """Add accounts' bins (rows x the window's columns), dropping the oldest beyond ``size``."""
+        bins = np.asarray(bins, dtype=np.int64)[-self.size:]
+        for row in bins:  # at most ``size`` rows per refresh; each a vector operation
+            if self.filled == self.size:
+                np.subtract.at(self.counts, self.offsets + self.rows[self.position], 1)
+            else:
+                self.filled += 1
+            self.rows[self.position] = row
+            np.add.at(self.counts, self.offsets + row, 1)
+            self.position = (self.position + 1) % self.size
+
+    def feature_counts(self) -> list[np.ndarray]:
+        ends = [*self.offsets[1:], len(self.counts)]
+        return [self.counts[start:end] for start, end in zip(self.offsets, ends, strict=True)]
+
+    def figures(self) -> list[FeatureDrift]:
+        return figures_from_counts(self.reference, self.feature_counts(), self.columns)
+
+
+class DriftMonitor:
+    """Queues scored snapshots (cheap, on the event loop) and turns them into drift gauges."""
+
+    def __init__(self, reference: Reference, follower_model: Any | None, *,
+                 window_accounts: int, exclude: Sequence[str] = EXCLUDED,
+                 pending_accounts: int = PENDING_ACCOUNTS,
+                 pending_rows: int = PENDING_ROWS) -> None:
+        self.reference = reference
+        self.follower_model = follower_model
+        excluded = set(exclude)
+        columns = [j for j, f in enumerate(reference.features) if f.name not in excluded]
+        self.window = DriftWindow(reference, columns, window_accounts)
+        self.excluded = [f.name for f in reference.features if f.name in excluded]
+        self.pending: deque[tuple[AccountSnapshot, int]] = deque()
+        self.pending_accounts = pending_accounts
+        self.pending_rows = pending_rows
+        self._rows = 0
+        self.skipped = 0
+        self._task: asyncio.Task[None] | None = None
+
+    # --- on the request path ---------------------------------------------------------------
+
+    def observe(self, snapshots: Sequence[AccountSnapshot]) -> None:
+        """Queue scored snapshots; over the budget, the oldest queued ones make room."""
+        for snapshot in snapshots:
+            rows = _rows_of(snapshot)
+            if rows > self.pending_rows:
+                self.skipped += 1
+                continue
+            self.pending.append((snapshot, rows))
+            self._rows += rows
+            while len(self.pending) > self.pending_accounts or self._rows > self.pending_rows:
+                _, dropped = self.pending.popleft()
+                self._rows -= dropped
+                self.skipped += 1
+
+    # --- in a worker thread ----------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Featurise what is queued, add it to the window and set the gauges; accounts added."""
+        batch: list[AccountSnapshot] = []
+        while self.pending:
+            snapshot, rows = self.pending.popleft()
+            self._rows -= rows
+            batch.append(snapshot)
+        if batch:
+            from trueclout.features.pipeline import compute_features
+            from trueclout.tables import snapshots_to_tables
+
+            # Positions as ids: an account scored twice since the last refresh counts twice.
+            unique = [s.model_copy(update={"account_id": f"w{i}"}) for i, s in enumerate(batch)]
+            frame = compute_features(snapshots_to_tables(unique),
+                                     audience_scorer=self.follower_model)
+            bins = self.reference.bin_indices(frame.values, frame.names)
+            self.window.add(bins[:, self.window.columns])
+        self.publish()
+        return len(batch)
+
+    def figures(self) -> tuple[list[FeatureDrift], list[FamilyDrift]]:
+        features = self.window.figures()
+        return features, family_figures(features)
+
+    def publish(self) -> None:
+        DRIFT_REFERENCE.set(1)
+        DRIFT_WINDOW.set(self.window.filled)
+        if self.window.filled == 0:
+            return
+        features, families = self.figures()
+        for f in features:
+            DRIFT_PSI.labels(f.name, f.family).set(f.psi)
+        for fam in families:
+            DRIFT_FAMILY_PSI.labels(fam.family).set(fam.mean_psi)
+
+    # --- in the server -----------------------------------------------------------------------
+
+    def start(self, every_seconds: float) -> None:
+        if self._task is None:
+            self.publish()
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(every_seconds), name="trueclout-drift")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self, every_seconds: float) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await run_in_threadpool(self.refresh)
+            except Exception:  # noqa: BLE001 - drift figures must never take the service down
+                log.exception("the drift figures could not be brought up to date")
+
+
+def _rows_of(snapshot: AccountSnapshot) -> int:
+    return (1 + len(snapshot.followers) + len(snapshot.follower_history) + len(snapshot.posts)
+            + len(snapshot.engagements) + len(snapshot.reposts_made))
+
+
+class ObservingScorer:
+    """The loaded scorer, unchanged, except that what it scores is queued for the drift window."""
+
+    def __init__(self, scorer: Scorer, monitor: DriftMonitor) -> None:
+        self.scorer = scorer
+        self.monitor = monitor
+
+    def model_info(self) -> ModelInfo:
+        return self.scorer.model_info()
+
+    def ready(self) -> bool:
+        return self.scorer.ready()
+
+    def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
+        assessment = self.scorer.assess(snapshot, scored_at=scored_at)
+        self.monitor.observe([snapshot])
+        return assessment
+
+    def assess_many(self, snapshots: Sequence[AccountSnapshot], *,
+                    scored_at: datetime | None = None) -> list[Assessment]:
+        assessments = self.scorer.assess_many(snapshots, scored_at=scored_at)
+        self.monitor.observe(snapshots)
+        return assessments
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else the real scorer offers stays reachable.
+        return getattr(self.scorer, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which model, which reference
+
+
+def model_folder(models_dir: Path, version: str) -> Path | None:
+    """The artifact folder of a model version: in the registry, or the shipped default."""
+    from trueclout.models.artifact import SHIPPED_DIR, read_card
+    from trueclout.models.registry import ModelRegistry
+
+    registry = ModelRegistry(models_dir)
+    candidates = [models_dir / version, SHIPPED_DIR]
+    try:
+        candidates.insert(0, registry.active())
+    except Exception:  # noqa: BLE001 - an unusable registry only means "look elsewhere"
+        pass
+    for folder in candidates:
+        try:
+            if read_card(folder).get("version") == version:
+                return folder
+        except Exception:  # noqa: BLE001
+            continue
+    return None
+
+
+def load_model_reference(folder: Path) -> tuple[Reference, Any | None]:
+    """A model's training reference and its follower component (what features need), verified."""
+    from trueclout.models.artifact import FOLLOWER_COMPONENT, verify_files
+    from trueclout.models.reference import read_reference
+
+    card = verify_files(folder)
+    reference = read_reference(folder)
+    follower = None
+    if card.get("components", {}).get(FOLLOWER_COMPONENT):
+        from trueclout.models.follower_model import FollowerModel
+
+        follower = FollowerModel.load(folder / card["components"][FOLLOWER_COMPONENT]["path"])
+    return reference, follower
+
+
+def build_monitor(settings: Any, scorer: Scorer) -> DriftMonitor | None:
+    """The monitor for the loaded model, or None (said in the log and the gauges) when there
+    is no model, no reference or the window is turned off."""
+    DRIFT_REFERENCE.set(0)
+    if settings.drift_window_accounts <= 0 or not scorer.ready():
+        return None
+    try:
+        artifact = getattr(scorer, "artifact", None)  # the real scorer shares what it loaded
+        if artifact is not None:
+            from trueclout.models.reference import read_reference
+
+            reference, follower = read_reference(artifact.path), artifact.follower_model
+        else:
+            version = scorer.model_info().version
+            folder = model_folder(settings.resolved_models_dir, version)
+            if folder is None:
+                log.info("drift figures off: no artifact for model %s", version)
+                return None
+            reference, follower = load_model_reference(folder)
+    except Exception as exc:  # noqa: BLE001 - no reference means no drift gauges, nothing worse
+        log.warning("drift figures off: %s", exc)
+        return None
+    return DriftMonitor(reference, follower, window_accounts=settings.drift_window_accounts)

@@ -1,0 +1,1 @@
+"""The scoring runtime: snapshot -> assessment (features, model, adjusted score, reasons)."""

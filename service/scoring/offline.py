@@ -1,0 +1,85 @@
+"""`trueclout score`: the API's scoring path, on a file, without a server or a database."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import IO, TypeVar
+
+from trueclout.errors import UserError
+from trueclout.io import count_accounts, iter_records
+from trueclout.service.scoring import scorer as scoring
+from trueclout.settings import Settings
+
+T = TypeVar("T")
+
+CHUNK = 256
+
+
+def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+@contextmanager
+def _sink(out: Path | None) -> Iterator[IO[str]]:
+    """stdout, or ``out`` written atomically (a failed run never leaves a partial file there)."""
+    if out is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def score_file(
+    path: Path,
+    out: Path | None,
+    *,
+    settings: Settings,
+    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> tuple[int, int]:
+    """Assess every valid snapshot in ``path``; returns (scored, invalid).
+
+    Each invalid record is reported (``file:line ...``) and skipped.  The
+    scorer comes from the same loader as the server's, and each line is
+    exactly the JSON body ``POST /v1/score`` returns.
+    """
+    from tqdm import tqdm
+
+    scorer = scoring.load_scorer(settings)
+    if not scorer.ready():
+        try:
+            scorer.model_info()
+        except scoring.ModelNotLoaded as exc:
+            raise UserError(str(exc)) from exc
+        raise UserError("model not loaded")
+    good = bad = 0
+    total = count_accounts(path)
+    with _sink(out) as sink, tqdm(total=total, unit="snapshot", disable=None,
+                                  file=sys.stderr) as progress:
+        for chunk in _chunks(iter_records(path), CHUNK):
+            valid = []
+            for record in chunk:
+                if record.error is not None:
+                    bad += 1
+                    for line in record.error.lines():
+                        report(f"{path}:{line}")
+                else:
+                    valid.append(record.snapshot)
+            if valid:
+                for assessment in scorer.assess_many(valid, scored_at=scoring.utc_now()):
+                    sink.write(scoring.assessment_json(assessment))
+                    sink.write("\n")
+                good += len(valid)
+            progress.update(len(chunk))
+    return good, bad

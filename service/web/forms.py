@@ -1,0 +1,176 @@
+"""The form at ``/trust``: its fields read into a ``TrustCheckRequest`` document, and its errors.
+
+Errors are shown beside the field they concern and in a summary at the top,
+in plain words; a problem inside the snapshot names its path in the snapshot
+(``profile.followers_count``), as ``trueclout validate`` and the API do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from trueclout.contract import describe_errors
+from trueclout.service.trust.request import TrustCheckRequest
+
+FIELD_LABELS = {
+    "access_key": "Recruiter key",
+    "claimed_score": "Score you were shown",
+    "platform": "Platform",
+    "handle": "Handle",
+    "snapshot_file": "Snapshot file",
+    "snapshot_text": "Pasted snapshot",
+    "assessment_id": "Assessment id",
+}
+REQUEST_FIELDS = ("claimed_score", "platform", "handle", "assessment_id")
+
+# Plainer words for the reasons pydantic gives, by error type.
+_PLAIN_BY_TYPE = {
+    "missing": "is required",
+    "extra_forbidden": "is not part of the snapshot format (check the spelling)",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+}
+_PLAIN_BY_FIELD = {
+    "claimed_score": "enter a number from 0 to 100",
+    "platform": "choose the platform the account is on",
+}
+_PLAIN_BY_FIELD_AND_TYPE = {
+    ("handle", "string_too_short"): "enter the account's handle",
+    ("handle", "empty_handle"): "enter the account's handle",
+    ("handle", "string_too_long"): "is too long for a handle",
+}
+_BOUND = re.compile(r"^Input should be (greater|less) than or equal to (\S+)$")
+
+
+@dataclass(frozen=True)
+class FormError:
+    status: int
+    anchor: str  # the form field it belongs to (its id)
+    path: str | None  # the path inside the snapshot, when it is about the snapshot
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return FIELD_LABELS.get(self.anchor, "Form")
+
+    @property
+    def sentence(self) -> str:
+        """The reason as a sentence on its own, beside its field."""
+        return self.reason[:1].upper() + self.reason[1:]
+
+
+def plain_reason(field: str, error_type: str, reason: str) -> str:
+    """A validation reason in the words a recruiter would use."""
+    if (field, error_type) in _PLAIN_BY_FIELD_AND_TYPE:
+        return _PLAIN_BY_FIELD_AND_TYPE[field, error_type]
+    if field in _PLAIN_BY_FIELD and error_type not in ("mismatch",):
+        return _PLAIN_BY_FIELD[field]
+    if error_type in _PLAIN_BY_TYPE:
+        return _PLAIN_BY_TYPE[error_type]
+    bound = _BOUND.match(reason)
+    if bound:
+        return f"must be {bound.group(2)} or {'more' if bound.group(1) == 'greater' else 'less'}"
+    reason = reason.removeprefix("Value error, ")
+    return re.sub(r"^Input should be", "should be", reason)
+
+
+@dataclass(frozen=True)
+class FormInput:
+    access_key: str = ""
+    claimed_score: str = ""
+    platform: str = ""
+    handle: str = ""
+    snapshot_text: str = ""
+    assessment_id: str = ""
+    file_bytes: bytes | None = None
+
+    @classmethod
+    async def read(cls, form: FormData) -> FormInput:
+        def text(name: str) -> str:
+            value = form.get(name)
+            return value if isinstance(value, str) else ""
+
+        upload = form.get("snapshot_file")
+        file_bytes = None
+        if isinstance(upload, UploadFile):
+            file_bytes = await upload.read() or None
+        return cls(access_key=text("access_key").strip(), claimed_score=text("claimed_score"),
+                   platform=text("platform"), handle=text("handle"),
+                   snapshot_text=text("snapshot_text"), assessment_id=text("assessment_id"),
+                   file_bytes=file_bytes)
+
+    def echo(self) -> dict[str, str]:
+        """What the form shows again after an error (never the key, never the file)."""
+        return {"claimed_score": self.claimed_score, "platform": self.platform,
+                "handle": self.handle, "snapshot_text": self.snapshot_text,
+                "assessment_id": self.assessment_id}
+
+    @property
+    def snapshot_field(self) -> str:
+        """The field the snapshot came from (where its errors are shown)."""
+        return "snapshot_file" if self.file_bytes is not None else "snapshot_text"
+
+    def request(self) -> tuple[TrustCheckRequest | None, list[FormError]]:
+        """The validated request, or every problem the form has."""
+        return form_request(self)
+
+    def document(self) -> tuple[list[FormError], dict[str, Any]]:
+        """The request document the form describes, or why it cannot be built."""
+        doc: dict[str, Any] = {"claimed_score": self.claimed_score.strip() or None,
+                               "platform": self.platform, "handle": self.handle}
+        if self.assessment_id.strip():
+            doc["assessment_id"] = self.assessment_id.strip()
+        pasted = self.snapshot_text.strip()
+        if self.file_bytes is not None and pasted:
+            return [FormError(422, "snapshot_file", None,
+                              "upload a file or paste the snapshot, not both")], doc
+        raw = self.file_bytes if self.file_bytes is not None else pasted.encode()
+        if raw:
+            try:
+                doc["snapshot"] = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                return [FormError(422, self.snapshot_field, None,
+                                  f"is not valid JSON ({exc.args[0]})")], doc
+        return [], doc
+
+
+def form_request(form: FormInput) -> tuple[TrustCheckRequest | None, list[FormError]]:
+    """The validated request, or every problem the form has (not just the first)."""
+    errors, document = form.document()
+    try:
+        check = TrustCheckRequest.model_validate(document)
+    except ValidationError as exc:
+        # An unreadable snapshot has its error already; report the other fields' problems too.
+        errors += [e for e in form_errors(describe_errors(exc), form)
+                   if not (errors and e.anchor in ("snapshot_text", "snapshot_file"))]
+        return None, errors
+    return (None, errors) if errors else (check, [])
+
+
+def form_errors(details: Sequence[Mapping[str, str]], form: FormInput) -> list[FormError]:
+    """API error details (``snapshot.profile.created_at``) as errors on the form's fields."""
+    errors = []
+    for detail in details:
+        field, kind = detail.get("field", ""), detail.get("type", "")
+        reason = plain_reason(field, kind, detail.get("reason", ""))
+        if field in REQUEST_FIELDS:
+            errors.append(FormError(422, field, None, reason))
+        elif field == "snapshot" and kind == "one_source":
+            errors.append(FormError(422, "snapshot_text", None,
+                                    "upload a snapshot file, paste a snapshot or give an "
+                                    "assessment id"))
+        elif field.startswith(("snapshot.", "snapshot[")) or field == "snapshot":
+            path = field.removeprefix("snapshot").removeprefix(".") or None
+            errors.append(FormError(422, form.snapshot_field, path, reason))
+        else:
+            errors.append(FormError(422, "snapshot_text", field or None, reason))
+    return errors

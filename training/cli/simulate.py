@@ -1,0 +1,57 @@
+"""`trueclout simulate`: write a seeded synthetic world of labelled accounts to a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def simulate(
+    accounts: Annotated[int, typer.Option("--accounts", "-n", help="Accounts to generate.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (created).")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")]
+    = 0,
+    followers_sample: Annotated[int, typer.Option(
+        help="Follower profiles sampled per account.")] = 200,
+    format: Annotated[str, typer.Option(
+        "--format", help="parquet (six tables), jsonl (snapshots.jsonl) or both.")] = "parquet",
+    observed_at: Annotated[str, typer.Option(
+        help="When the snapshots are taken (RFC 3339 with a timezone).")]
+    = "2026-06-01T00:00:00Z",
+    engagement_scale: Annotated[float, typer.Option(
+        help="Multiplies the engagement rows kept per post (totals are unchanged).")] = 1.0,
+    history_days: Annotated[int, typer.Option(help="Days of follower history.")] = 120,
+    chunk_accounts: Annotated[int, typer.Option(
+        help="Accounts generated and written at a time (bounds memory).")] = 2_000,
+) -> None:
+    """Generate labelled accounts (genuine kinds, bought followers, rings, growth hacks).
+
+    Writes the contract tables, labels.parquet, follower_labels.parquet and
+    manifest.json (seed, parameters, sha256 of every file) to OUT.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from trueclout.training.sim.output import check_request, write_world
+
+    params = check_request(accounts, seed, format, chunk_accounts,
+                           followers_sample=followers_sample,
+                           observed_at=observed_at, engagement_scale=engagement_scale,
+                           history_days=history_days)
+    console = Console(stderr=True)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                  transient=False) as progress:
+        task = progress.add_task("simulating accounts", total=max(accounts, 0))
+        manifest = write_world(
+            out, accounts, seed, formats=format, chunk_accounts=chunk_accounts,
+            on_chunk=lambda n: progress.advance(task, n), params=params,
+        )
+    rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
+    typer.echo(f"wrote {accounts:,} accounts (seed {seed}) to {out}: {rows}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)

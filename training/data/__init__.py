@@ -1,0 +1,1 @@
+"""Labelled data sets: snapshot sets joined with labels, and labelled follower profiles."""

@@ -1,0 +1,439 @@
+"""Evaluation figures: per-tactic and overall metrics, baselines, slices, stability, promotion.
+
+Everything here works on calibrated probabilities and 0/1 labels, whether the
+probabilities are out-of-fold (the training report) or from a saved model on
+new data (``trueclout evaluate``), so both reports are the same document.
+Metrics come from scikit-learn; this module only decides what to measure and
+how to lay it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trueclout.models.account_model import (
+    LEVELS,
+    OVERALL,
+    PRIMARY_LEARNER,
+    TACTICS,
+    TARGETS,
+    AccountModel,
+    BoosterScorer,
+    CalibratedLearner,
+    LevelThreshold,
+    Thresholds,
+    assign_levels,
+)
+from trueclout.training.data.labelled import TrainingSet
+
+# Genuine accounts that look like cheats to a naive model: organic viral growth and
+# tight genuine communities.  Their false-positive rate is reported on its own line.
+HARD_NEGATIVE_KINDS: tuple[str, ...] = ("viral", "community")
+FOLLOWER_BANDS: tuple[tuple[float, str], ...] = (
+    (1e3, "<1k"), (1e4, "1k-10k"), (1e5, "10k-100k"), (1e6, "100k-1M"), (np.inf, "1M+"))
+CALIBRATION_BINS = 10
+IMPORTANCE_SAMPLE = 2_000
+
+
+@dataclass
+class Evaluation:
+    """The report's figures (``summary``, JSON-ready) and the arrays its plots are drawn from."""
+
+    summary: dict[str, Any]
+    labels: dict[str, np.ndarray]
+    probabilities: dict[str, dict[str, np.ndarray]]
+    thresholds: dict[str, Thresholds]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# One target, one learner
+
+
+def _safe(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def at_threshold(y: np.ndarray, p: np.ndarray, threshold: LevelThreshold) -> dict[str, Any]:
+    """Precision, recall and false-positive rate of flagging ``p >= threshold``."""
+    out: dict[str, Any] = {"target_precision": threshold.target_precision,
+                           "threshold": threshold.threshold}
+    if threshold.threshold is None:
+        return out | {"reachable": False, "precision": None, "recall": None, "fpr": None,
+                      "flagged": 0, "note": (f"no threshold reached precision "
+                                             f"{threshold.target_precision:.0%} on held-out "
+                                             f"folds (best {threshold.best_precision:.1%})")}
+    flagged = p >= threshold.threshold
+    tp = int((flagged & (y == 1)).sum())
+    fp = int((flagged & (y == 0)).sum())
+    positives, negatives = int((y == 1).sum()), int((y == 0).sum())
+    return out | {
+        "reachable": True,
+        "flagged": int(flagged.sum()),
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / positives if positives else None,
+        "fpr": fp / negatives if negatives else None,
+    }
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> dict:
+    """Reliability curve (scikit-learn's quantile bins) and the expected calibration error."""
+    from sklearn.calibration import calibration_curve
+
+    if len(np.unique(y)) < 2:
+        return {"predicted": [], "observed": [], "ece": None}
+    observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, len(edges) - 2)
+    gaps = [abs(p[which == b].mean() - y[which == b].mean()) * (which == b).sum()
+            for b in np.unique(which)]
+    return {"predicted": predicted.tolist(), "observed": observed.tolist(),
+            "ece": float(sum(gaps) / len(y))}
+
+
+def target_metrics(
+    y: np.ndarray, p: np.ndarray, thresholds: Mapping[str, LevelThreshold] | None
+) -> dict[str, Any]:
+    """ROC-AUC, PR-AUC, Brier, log-loss, calibration and figures at each stored threshold."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+    y = np.asarray(y, dtype=np.int8)
+    p = np.asarray(p, dtype=np.float64)
+    both = len(np.unique(y)) == 2
+    out: dict[str, Any] = {
+        "n": int(len(y)),
+        "positives": int(y.sum()),
+        "roc_auc": _safe(roc_auc_score(y, p)) if both else None,
+        "pr_auc": _safe(average_precision_score(y, p)) if both else None,
+        "brier": _safe(brier_score_loss(y, p, pos_label=1)) if len(y) else None,
+        "log_loss": _safe(log_loss(y, p, labels=[0, 1])) if len(y) else None,
+        "calibration": calibration_table(y, p),
+        "thresholds": {},
+    }
+    for level, th in (thresholds or {}).items():
+        out["thresholds"][level] = at_threshold(y, p, th)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Slices
+
+
+def follower_band(followers_count: np.ndarray) -> np.ndarray:
+    counts = np.asarray(followers_count, dtype=np.float64)
+    edges = np.array([edge for edge, _ in FOLLOWER_BANDS])
+    names = np.array([name for _, name in FOLLOWER_BANDS], dtype=object)
+    out = names[np.searchsorted(edges, np.nan_to_num(counts, nan=0.0), side="right")
+                .clip(0, len(names) - 1)]
+    out[np.isnan(counts)] = "unknown"
+    return out
+
+
+def slice_rows(
+    values: np.ndarray, y: np.ndarray, p: np.ndarray, thresholds: Mapping[str, LevelThreshold]
+) -> list[dict[str, Any]]:
+    """Overall-risk figures for each distinct value of a slicing column."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rows = []
+    names, which = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    for index, value in enumerate(names):
+        mask = which == index
+        ys, ps = y[mask], p[mask]
+        both = len(np.unique(ys)) == 2
+        row: dict[str, Any] = {
+            "value": str(value),
+            "n": int(mask.sum()),
+            "positives": int(ys.sum()),
+            "roc_auc": _safe(roc_auc_score(ys, ps)) if both else None,
+            "pr_auc": _safe(average_precision_score(ys, ps)) if both else None,
+        }
+        for level, th in thresholds.items():
+            fig = at_threshold(ys, ps, th)
+            row[f"precision_{level}"] = fig["precision"]
+            row[f"recall_{level}"] = fig["recall"]
+            row[f"fpr_{level}"] = fig["fpr"]
+        rows.append(row)
+    return rows
+
+
+def slices(data: TrainingSet, y: np.ndarray, p: np.ndarray,
+           thresholds: Mapping[str, LevelThreshold]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    if "platform" in data.context:
+        out["platform"] = slice_rows(data.context["platform"], y, p, thresholds)
+    if "followers_count" in data.context:
+        out["followers_band"] = slice_rows(follower_band(data.context["followers_count"]),
+                                           y, p, thresholds)
+    if "kind" in data.context:
+        out["kind"] = slice_rows(data.context["kind"], y, p, thresholds)
+    return out
+
+
+def hard_negative_lines(kind_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """False-positive rate on organic viral accounts and genuine communities, by themselves."""
+    lines = []
+    for kind in HARD_NEGATIVE_KINDS:
+        row = next((r for r in kind_rows if r["value"] == kind), None)
+        if row is None:
+            continue
+        lines.append({"kind": kind, "n": row["n"],
+                      **{f"fpr_{lv}": row.get(f"fpr_{lv}") for lv in LEVELS[1:]}})
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Stability and feature importance
+
+
+def stability(levels_before: np.ndarray, levels_after: np.ndarray) -> dict[str, Any]:
+    """How many accounts change risk level between two models, and which way."""
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    before = np.array([rank[str(v)] for v in levels_before])
+    after = np.array([rank[str(v)] for v in levels_after])
+    matrix = np.zeros((len(LEVELS), len(LEVELS)), dtype=np.int64)
+    np.add.at(matrix, (before, after), 1)
+    n = len(before)
+    up = int((after > before).sum())
+    down = int((after < before).sum())
+    flag = rank[LEVELS[-1]]
+    return {
+        "n": n,
+        "levels": list(LEVELS),
+        "matrix": matrix.tolist(),  # rows: before, columns: after
+        "unchanged": n - up - down,
+        "up": up,
+        "down": down,
+        "changed_share": (up + down) / n if n else None,
+        "flag_gained": int(((after == flag) & (before != flag)).sum()),
+        "flag_lost": int(((before == flag) & (after != flag)).sum()),
+    }
+
+
+def feature_importance(model: AccountModel, x: np.ndarray, seed: int = 0) -> list[dict[str, Any]]:
+    """Mean |SHAP| of the overall booster on a sample, and total gain per target's booster."""
+    rng = np.random.default_rng(seed)
+    rows = x if len(x) <= IMPORTANCE_SAMPLE else x[np.sort(
+        rng.choice(len(x), IMPORTANCE_SAMPLE, replace=False))]
+    names = model.feature_names
+    overall = model.learner.scorers[OVERALL]
+    if not isinstance(overall, BoosterScorer) or len(rows) == 0:
+        return []
+    shap = np.abs(overall.contributions(rows, approx=False)[:, :-1]).mean(axis=0)
+    gains: dict[str, np.ndarray] = {}
+    for target in TARGETS:
+        scorer = model.learner.scorers[target]
+        assert isinstance(scorer, BoosterScorer)
+        by_index = scorer.booster.get_score(importance_type="total_gain")
+        total = np.zeros(len(names))
+        for key, gain in by_index.items():
+            total[int(key[1:])] = gain  # keys are f<column index>
+        gains[target] = total / total.sum() if total.sum() else total
+    order = np.argsort(-shap)
+    return [{"feature": names[i], "mean_abs_contribution": float(shap[i]),
+             "gain_share": {t: float(gains[t][i]) for t in TARGETS}} for i in order]
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole evaluation
+
+
+def evaluate_probabilities(
+    data: TrainingSet,
+    probabilities: Mapping[str, Mapping[str, np.ndarray]],
+    thresholds: Mapping[str, Thresholds],
+    *,
+    model_ref: Mapping[str, Any],
+    setting: str,
+    primary: str = PRIMARY_LEARNER,
+    notes: Sequence[str] = (),
+) -> Evaluation:
+    """All figures for labelled data scored by one or more learners (primary first)."""
+    labels = {t: data.target(t) for t in TARGETS}
+    learners: dict[str, dict[str, Any]] = {}
+    for learner, probs in probabilities.items():
+        learners[learner] = {t: target_metrics(labels[t], probs[t], thresholds[learner].get(t))
+                             for t in TARGETS}
+    y, p = labels[OVERALL], np.asarray(probabilities[primary][OVERALL])
+    by_slice = slices(data, y, p, thresholds[primary][OVERALL])
+    summary: dict[str, Any] = {
+        "model": dict(model_ref),
+        "setting": setting,
+        "data": {
+            "source": data.source,
+            "digest": data.digest,
+            "n_accounts": len(data),
+            "positives": {t: int(labels[t].sum()) for t in TARGETS},
+            "prevalence": {t: float(labels[t].mean()) if len(data) else None for t in TARGETS},
+        },
+        "primary": primary,
+        "tactics": {t: learners[primary][t] for t in TACTICS},
+        "overall": learners[primary][OVERALL],
+        "learners": learners,
+        "comparison": comparison_rows(learners),
+        "slices": by_slice,
+        "hard_negatives": hard_negative_lines(by_slice.get("kind", [])),
+        "against": None,
+        "feature_importance": [],
+        "notes": list(notes),
+    }
+    return Evaluation(summary, labels, {k: dict(v) for k, v in probabilities.items()},
+                      dict(thresholds))
+
+
+def comparison_rows(learners: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict]:
+    """One row per target and learner: the table the report and the CLI print."""
+    rows = []
+    for target in TARGETS:
+        for learner, by_target in learners.items():
+            m = by_target[target]
+            high = m["thresholds"].get(LEVELS[-1], {})
+            rows.append({"target": target, "learner": learner, "roc_auc": m["roc_auc"],
+                         "pr_auc": m["pr_auc"], "brier": m["brier"],
+                         "precision_high": high.get("precision"),
+                         "recall_high": high.get("recall")})
+    return rows
+
+
+def learner_probabilities(
+    learners: Mapping[str, CalibratedLearner], x: np.ndarray
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Thresholds]]:
+    probs = {name: learner.probabilities(x) for name, learner in learners.items()}
+    return probs, {name: learner.thresholds for name, learner in learners.items()}
+
+
+def add_against(evaluation: Evaluation, name: str, probabilities: Mapping[str, np.ndarray],
+                thresholds: Thresholds, model_ref: Mapping[str, Any]) -> None:
+    """Compare with another model on the same accounts: metric deltas and level stability."""
+    primary = evaluation.summary["primary"]
+    ours = evaluation.summary["learners"][primary]
+    theirs = {t: target_metrics(evaluation.labels[t], probabilities[t], thresholds.get(t))
+              for t in TARGETS}
+    deltas = []
+    for target in TARGETS:
+        for metric in ("roc_auc", "pr_auc", "brier"):
+            a, b = ours[target][metric], theirs[target][metric]
+            deltas.append({"target": target, "metric": metric, "this_model": a, "other": b,
+                           "difference": None if a is None or b is None else a - b})
+    levels_other = assign_levels(probabilities[OVERALL], thresholds[OVERALL])
+    levels_ours = assign_levels(evaluation.probabilities[primary][OVERALL],
+                                evaluation.thresholds[primary][OVERALL])
+    evaluation.probabilities[name] = dict(probabilities)
+    evaluation.thresholds[name] = thresholds
+    evaluation.summary["against"] = {
+        "model": dict(model_ref),
+        "metrics": theirs,
+        "deltas": deltas,
+        "stability": stability(levels_other, levels_ours),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Promotion
+
+
+@dataclass
+class PromotionCheck:
+    """Candidate vs active on the same data: each criterion, and which ones got worse."""
+
+    rows: list[dict[str, Any]]
+    worse: list[str]
+    stability: dict[str, Any]
+
+    @property
+    def acceptable(self) -> bool:
+        return not self.worse
+
+
+def promotion_check(active: Evaluation, candidate: Evaluation,
+                    tolerance: float = 0.005) -> PromotionCheck:
+    """Refusal criteria: overall and per-tactic PR-AUC, overall ROC-AUC (higher is better),
+    and the high-level false-positive rate on hard negatives (lower is better)."""
+    a, c = active.summary, candidate.summary
+    criteria: list[tuple[str, float | None, float | None, int]] = [
+        ("overall PR-AUC", a["overall"]["pr_auc"], c["overall"]["pr_auc"], +1),
+        ("overall ROC-AUC", a["overall"]["roc_auc"], c["overall"]["roc_auc"], +1),
+        *((f"{t} PR-AUC", a["tactics"][t]["pr_auc"], c["tactics"][t]["pr_auc"], +1)
+          for t in TACTICS),
+    ]
+    hard_a = {row["kind"]: row for row in a["hard_negatives"]}
+    for row in c["hard_negatives"]:
+        before = hard_a.get(row["kind"], {}).get("fpr_high")
+        criteria.append((f"false-positive rate at 'high' on {row['kind']} accounts", before,
+                         row.get("fpr_high"), -1))
+    rows, worse = [], []
+    for name, before, after, direction in criteria:
+        delta = None if before is None or after is None else after - before
+        is_worse = delta is not None and direction * delta < -tolerance
+        rows.append({"criterion": name, "active": before, "candidate": after, "change": delta,
+                     "worse": is_worse})
+        if is_worse:
+            worse.append(name)
+    levels_a = assign_levels(active.probabilities[a["primary"]][OVERALL],
+                             active.thresholds[a["primary"]][OVERALL])
+    levels_c = assign_levels(candidate.probabilities[c["primary"]][OVERALL],
+                             candidate.thresholds[c["primary"]][OVERALL])
+    return PromotionCheck(rows, worse, stability(levels_a, levels_c))
+
+
+# ---------------------------------------------------------------------------------------------
+# A saved model on labelled data
+
+
+def model_ref(artifact: Any) -> dict[str, Any]:
+    return {"name": artifact.name, "version": artifact.version}
+
+
+def evaluate_artifact(
+    artifact: Any,
+    data: TrainingSet,
+    *,
+    against: tuple[Any, TrainingSet] | None = None,
+    setting: str = "held-out labelled data",
+    baselines: bool = True,
+) -> Evaluation:
+    """Score labelled data with a saved model, its baselines and optionally another model.
+
+    ``data`` must hold features computed with this artifact's own follower
+    component; ``against`` pairs the other artifact with features computed
+    with its component (the same accounts, in the same order).
+    """
+    learners: dict[str, CalibratedLearner] = {PRIMARY_LEARNER: artifact.model.learner}
+    notes: list[str] = []
+    if baselines:
+        loaded, notes = artifact.load_baselines()
+        learners.update(loaded)
+    x = _matrix(artifact, data)
+    probs, thresholds = learner_probabilities(learners, x)
+    evaluation = evaluate_probabilities(data, probs, thresholds, model_ref=model_ref(artifact),
+                                        setting=setting, notes=notes)
+    evaluation.summary["feature_importance"] = feature_importance(artifact.model, x)
+    if against is not None:
+        other, other_data = against
+        if not np.array_equal(other_data.account_ids, data.account_ids):
+            raise ValueError("the other model's features must be for the same accounts")
+        other_x = _matrix(other, other_data)
+        add_against(evaluation, f"against:{other.version}",
+                    other.model.learner.probabilities(other_x), other.thresholds,
+                    model_ref(other))
+    return evaluation
+
+
+def _matrix(artifact: Any, data: TrainingSet) -> np.ndarray:
+    from trueclout.models.account_model import FeatureMismatchError
+    from trueclout.models.artifact import IncompatibleArtifactError
+
+    try:
+        return artifact.model.matrix(_Frame(data.x, data.feature_names))
+    except FeatureMismatchError as exc:
+        raise IncompatibleArtifactError(f"model {artifact.version}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Frame:
+    values: np.ndarray
+    names: Sequence[str]

@@ -1,0 +1,1 @@
+"""Retraining on analysts' feedback, and comparing a candidate with the active model."""
