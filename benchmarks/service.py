@@ -237,13 +237,14 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
 
     from trueclout.contract import AccountSnapshot
     from trueclout.features.pipeline import compute_features
+    from trueclout.files import utc_now
     from trueclout.models.account_model import as_float32
     from trueclout.service.db import migrate
     from trueclout.service.db.assessments import store_assessments
     from trueclout.service.db.engine import Database
     from trueclout.service.scoring.assess import CONTRIBUTIONS, judge, to_assessments
     from trueclout.service.scoring.model_scorer import ModelScorer
-    from trueclout.service.scoring.scorer import assessment_json, utc_now
+    from trueclout.service.scoring.scorer import assessment_json
     from trueclout.settings import Settings
     from trueclout.tables import snapshots_to_tables
 

@@ -31,13 +31,14 @@ import platform
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from trueclout.errors import UserError
+from trueclout.files import write_atomic
 from trueclout.models.account_model import (
     BASELINE_LEARNERS,
     FLAG_LEVEL,
@@ -240,11 +241,7 @@ def attach_reports(
         if not rel.startswith(REPORT_DIR + "/") or ".." in Path(rel).parts:
             raise ArtifactError(f"reports go under {REPORT_DIR}/, not {rel!r}")
     for rel, data in files.items():
-        target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(directory / rel, data)
         card["files"][rel] = sha256_bytes(data)
     if evaluations:
         card.setdefault("evaluations", {}).update(evaluations)
@@ -262,11 +259,7 @@ def attach_reference(directory: Path, document: bytes) -> dict[str, Any]:
 
     directory = Path(directory)
     card = verify_files(directory)
-    target = directory / REFERENCE_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".partial")
-    tmp.write_bytes(document)
-    tmp.replace(target)
+    write_atomic(directory / REFERENCE_FILE, document)
     card["files"][REFERENCE_FILE] = sha256_bytes(document)
     _write_card(directory, card)
     return card
@@ -275,9 +268,7 @@ def attach_reference(directory: Path, document: bytes) -> dict[str, Any]:
 def _write_card(directory: Path, card: dict[str, Any]) -> None:
     card["files"] = dict(sorted(card["files"].items()))
     card["card_sha256"] = card_digest(card)
-    tmp = directory / (CARD_FILE + ".partial")
-    tmp.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    tmp.replace(directory / CARD_FILE)
+    write_atomic(directory / CARD_FILE, json.dumps(card, indent=2, sort_keys=True) + "\n")
 
 
 def _write_model_files(root: Path, model: AccountModel) -> None:
@@ -565,5 +556,4 @@ def _is_inside(path: Path, roots: Path | Iterable[Path]) -> bool:
     return any(resolved.is_relative_to(Path(r).resolve()) for r in roots)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+

@@ -48,6 +48,7 @@ from trueclout.features.families.follower_signals import (
     FOLLOWER_SIGNALS,
 )
 from trueclout.features.kernels.segments import Segments
+from trueclout.files import write_atomic
 from trueclout.models.quantify import AdjustedCount
 
 MODEL_FORMAT = "trueclout.follower_model"
@@ -320,9 +321,8 @@ class FollowerModel(ClassifierMixin, BaseEstimator):
         directory.mkdir(parents=True, exist_ok=True)
         manifest = self.manifest() | ({"about": extra} if extra else {})
         self.booster_.save_model(str(directory / BOOSTER_FILE))
-        tmp = directory / (MANIFEST_FILE + ".partial")
-        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-        tmp.replace(directory / MANIFEST_FILE)
+        write_atomic(directory / MANIFEST_FILE,
+                     orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         return directory
 
     @classmethod

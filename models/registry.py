@@ -22,11 +22,11 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from trueclout.errors import UserError
+from trueclout.files import utc_now, write_atomic
 from trueclout.models.artifact import SHIPPED_DIR, read_card, verify_files
 
 STATE_FILE = "registry.json"
@@ -210,14 +210,8 @@ class ModelRegistry:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _write(self, state: dict[str, Any]) -> None:
-        path = self.models_dir / STATE_FILE
-        tmp = path.with_name(f".{STATE_FILE}.{os.getpid()}.partial")
-        with tmp.open("w") as fh:
-            json.dump(state, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        text = json.dumps(state, indent=2, sort_keys=True) + "\n"
+        write_atomic(self.models_dir / STATE_FILE, text, fsync=True)
 
 
 def _is_model_folder(path: Path) -> bool:
@@ -226,4 +220,4 @@ def _is_model_folder(path: Path) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return utc_now(whole_seconds=True).isoformat()

@@ -9,7 +9,6 @@ A table folder holds one ``<table>.parquet`` per table of ``tables.SCHEMAS``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from trueclout.contract import AccountSnapshot, describe_errors
 from trueclout.errors import UserError
+from trueclout.files import atomic_open
 from trueclout.tables import (
     SCHEMAS,
     TABLE_NAMES,
@@ -513,15 +513,12 @@ def snapshot_to_json(snapshot: AccountSnapshot) -> bytes:
 
 def write_jsonl(snapshots: Iterable[AccountSnapshot], path: Path) -> int:
     """Write snapshots one per line (atomically: a partial file never replaces a good one)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
     n = 0
-    with tmp.open("wb") as fh:
+    with atomic_open(path, "wb") as fh:
         for snap in snapshots:
             fh.write(snapshot_to_json(snap))
             fh.write(b"\n")
             n += 1
-    os.replace(tmp, path)
     return n
 
 

@@ -34,7 +34,6 @@ Columns (``RING_TABLE_SCHEMA``):
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +53,7 @@ from trueclout.features.graph.build import (
 from trueclout.features.graph.fraudar import BlockParams, DenseBlocks, find_dense_blocks
 from trueclout.features.graph.lockstep import LockstepGroups, LockstepParams, find_lockstep_groups
 from trueclout.features.graph.mutual import MutualCores, MutualParams, find_mutual_cores
+from trueclout.files import atomic_path
 from trueclout.tables import SnapshotTables
 
 RING_TABLE_VERSION = "1"
@@ -233,13 +233,8 @@ def save_ring_table(table: pa.Table, path: Path | str) -> Path:
     """Write the ring table as Parquet atomically: readers see the old file or the new one."""
     check_ring_table(table, source="ring table")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

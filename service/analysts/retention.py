@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from trueclout.contract import PLATFORMS
 from trueclout.errors import UserError
+from trueclout.files import utc_now
 from trueclout.service.db.engine import Database
 from trueclout.service.db.feedback import FeedbackItem, PurgeRecord
 from trueclout.service.db.models import StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport, delete_expired_trust_reports
-from trueclout.service.scoring.scorer import utc_now
 
 log = logging.getLogger("trueclout.service")
 

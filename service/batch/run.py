@@ -25,13 +25,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
 
 from trueclout.errors import UserError
+from trueclout.files import utc_now
 from trueclout.io import DEFAULT_CHUNK_ACCOUNTS, iter_table_chunks
 from trueclout.service.batch.chunk import ScorerSpec, StageTimes, score_chunk, scorer_for
 from trueclout.service.batch.graph import EdgeStats, RingRows, detect_rings_streaming
@@ -65,8 +66,7 @@ class SilentProgress:
         pass
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class BatchOptions:
     features_out: Path | None = None
     on_error: OnError = OnError.skip
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    scored_at: datetime = field(default_factory=utc_now)
+    scored_at: datetime = field(default_factory=lambda: utc_now(whole_seconds=True))
 
     def __post_init__(self) -> None:
         if self.chunk_accounts < 1:

@@ -82,9 +82,9 @@ def _stored_tables(since: datetime, limit: int) -> Any:
     from sqlalchemy import select
 
     from trueclout.contract import AccountSnapshot
+    from trueclout.files import utc_now
     from trueclout.service.cli.feedback import call
     from trueclout.service.db.snapshots import ScoredSnapshot, decode_snapshot
-    from trueclout.service.scoring.scorer import utc_now
     from trueclout.tables import snapshots_to_tables
 
     def read(*, session: Any) -> list[Any]:

@@ -126,8 +126,8 @@ def export(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from trueclout.files import utc_now
     from trueclout.service.analysts.export import export_feedback
-    from trueclout.service.scoring.scorer import utc_now
 
     database = open_database()
     try:

@@ -56,9 +56,9 @@ def _purge_expired(dry_run: bool) -> None:
 
 
 def _purge_account(account: str, dry_run: bool) -> None:
+    from trueclout.files import utc_now
     from trueclout.service.analysts.retention import account_counts, parse_account, purge_account
     from trueclout.service.cli.feedback import call
-    from trueclout.service.scoring.scorer import utc_now
 
     platform, account_id = parse_account(account)
     if dry_run:

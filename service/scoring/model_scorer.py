@@ -15,12 +15,13 @@ from datetime import datetime
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
+from trueclout.files import utc_now
 from trueclout.models.artifact import SHIPPED_DIR, Artifact, load_artifact
 from trueclout.models.registry import ModelRegistry
 from trueclout.service.scoring.assess import assess_snapshots
 from trueclout.service.scoring.reasons import DEFAULT_POLICY, ReasonPolicy
 from trueclout.service.scoring.ring_lookup import RingTableLookup
-from trueclout.service.scoring.scorer import ModelInfo, utc_now
+from trueclout.service.scoring.scorer import ModelInfo
 from trueclout.settings import Settings
 
 # One thread per process: a server runs one worker process per core.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from trueclout.errors import UserError
+from trueclout.files import atomic_open, utc_now
 from trueclout.io import count_accounts, iter_records
 from trueclout.service.scoring import scorer as scoring
 from trueclout.settings import Settings
@@ -32,13 +32,8 @@ def _sink(out: Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8") as fh:
-            yield fh
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_open(out, "w", encoding="utf-8") as fh:
+        yield fh
 
 
 def score_file(
@@ -77,7 +72,7 @@ def score_file(
                 else:
                     valid.append(record.snapshot)
             if valid:
-                for assessment in scorer.assess_many(valid, scored_at=scoring.utc_now()):
+                for assessment in scorer.assess_many(valid, scored_at=utc_now()):
                     sink.write(scoring.assessment_json(assessment))
                     sink.write("\n")
                 good += len(valid)

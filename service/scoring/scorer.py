@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from trueclout.assessment import Assessment
@@ -83,8 +83,7 @@ class UnavailableScorer:
         raise self._refuse()
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+
 
 
 def load_scorer(settings: Settings) -> Scorer:

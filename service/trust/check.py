@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from trueclout.contract import AccountSnapshot, describe_errors
+from trueclout.files import utc_now
 from trueclout.service.db.engine import Database
 from trueclout.service.db.snapshots import find_scored_snapshot
 from trueclout.service.db.trust import (
@@ -28,7 +29,7 @@ from trueclout.service.db.trust import (
     store_trust_report,
 )
 from trueclout.service.runtime.errors import ApiError
-from trueclout.service.scoring.scorer import Scorer, utc_now
+from trueclout.service.scoring.scorer import Scorer
 from trueclout.service.trust.format import human_date
 from trueclout.service.trust.report import Source, TrustReport, compose_report
 from trueclout.service.trust.request import TrustCheckRequest, identity_problems

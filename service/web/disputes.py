@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trueclout.files import utc_now
 from trueclout.service.analysts.disputes import (
     MAX_FORM_BYTES,
     MAX_FORM_FIELDS,
@@ -26,7 +27,6 @@ from trueclout.service.analysts.disputes import (
 from trueclout.service.db.engine import StorageError
 from trueclout.service.db.feedback import get_item
 from trueclout.service.runtime.errors import request_id_of
-from trueclout.service.scoring.scorer import utc_now
 from trueclout.service.trust.check import is_report_id, read_report
 from trueclout.service.trust.report import TrustReport
 from trueclout.service.web.errors import error_page

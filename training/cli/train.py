@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from trueclout.files import write_files
 from trueclout.progress import StageProgress
 
 if TYPE_CHECKING:
@@ -252,7 +253,8 @@ def train(
     """Train the account-level model on labelled snapshots; the result is a candidate model."""
     quiet_openmp()
     from trueclout.errors import UserError
-    from trueclout.models.artifact import running_features, utc_now
+    from trueclout.files import utc_now
+    from trueclout.models.artifact import running_features
     from trueclout.training.data.labelled import Thinning, open_labelled
     from trueclout.training.fit.account import TrainingConfig, check_device, train_artifact
 
@@ -303,8 +305,8 @@ def train(
                 labelled, config, target, scheduler=scheduler, name=name,
                 registry_version=registry_version, follower_model=component,
                 ring_table=ring_table, no_rings=no_rings, thinning=thinning,
-                write_report=not no_report, progress=progress, created_at=utc_now(),
-                extra_training=extra)
+                write_report=not no_report, progress=progress,
+                created_at=utc_now(whole_seconds=True), extra_training=extra)
         else:
             graph = _ring_table(labelled, ring_table, no_rings, progress)
             training_set = _features(labelled, component, graph, progress, "",
@@ -315,7 +317,7 @@ def train(
             trained = train_artifact(
                 training_set, config, target, name=name, registry_version=registry_version,
                 follower_model=component, write_report=not no_report, progress=progress,
-                created_at=utc_now(), overwrite=False, extra_training=extra)
+                created_at=utc_now(whole_seconds=True), overwrite=False, extra_training=extra)
     path = trained.path
     if out is None:
         version = trained.card["version"]
@@ -401,7 +403,7 @@ def evaluate(
         files = render_report(evaluation)
     folder = out if out is not None or as_json else Path(f"evaluation-{artifact.version}")
     if folder is not None:
-        _write_files(folder, files)
+        write_files(folder, files)
     if as_json:
         typer.echo(files["report.json"].decode(), nl=False)
         return
@@ -410,14 +412,6 @@ def evaluate(
         _print_stability(evaluation.summary["against"]["stability"], str(against),
                          artifact.version)
     typer.echo(f"report: {folder / 'report.html'}")
-
-
-def _write_files(folder: Path, files: dict[str, bytes]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        tmp = folder / (name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(folder / name)
 
 
 # ---------------------------------------------------------------------------------------------

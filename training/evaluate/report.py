@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from trueclout.files import write_files
 from trueclout.models.account_model import LEVELS, OVERALL, TARGETS
 from trueclout.training.evaluate.metrics import Evaluation
 
@@ -338,11 +339,4 @@ def render_report(evaluation: Evaluation) -> dict[str, bytes]:
 def write_report(evaluation: Evaluation, directory: Path) -> dict[str, Path]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, data in render_report(evaluation).items():
-        path = directory / name
-        tmp = path.with_suffix(path.suffix + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        paths[name] = path
-    return paths
+    return write_files(directory, render_report(evaluation))

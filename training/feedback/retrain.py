@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from trueclout.errors import UserError
+from trueclout.files import write_files
 from trueclout.models.account_model import FLAG_LEVEL, OVERALL, TACTICS
 from trueclout.training.data.labelled import TrainingSet
 from trueclout.training.feedback.compare import (
@@ -168,15 +169,6 @@ def flag_threshold(evaluation: Any) -> float | None:
     return None if th is None else th.threshold
 
 
-def write_files(folder: Path, files: dict[str, bytes]) -> None:
-    for name, data in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-
-
 def fresh_folder(path: Path) -> Path:
     """``path`` emptied for new output (an older comparison of the same model is replaced)."""
     if path.exists():
@@ -273,7 +265,8 @@ def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note:
                           registry: Any, progress: Any, comparison_dir: Path | None = None
                           ) -> RetrainResult:
     """Train, register and compare a candidate; see the module docstring for each step."""
-    from trueclout.models.artifact import load_artifact, running_features, utc_now
+    from trueclout.files import utc_now
+    from trueclout.models.artifact import load_artifact, running_features
     from trueclout.training.fit.account import train_artifact
 
     check_weight(job.weight)
@@ -304,7 +297,7 @@ def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note:
     trained = train_artifact(
         combined, job.config, target, name=job.name, registry_version=registry_version,
         follower_model=follower, write_report=job.write_report, progress=progress,
-        created_at=utc_now(), overwrite=False,
+        created_at=utc_now(whole_seconds=True), overwrite=False,
         extra_training={"follower_model": follower_note, "feedback": {
             "export": str(job.export), "export_digest": feedback_set.digest,
             "weight": job.weight, "holdout_share": job.holdout_share,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 
 from trueclout.contract import AccountSnapshot
 from trueclout.errors import UserError
+from trueclout.files import write_atomic
 from trueclout.io import LABELS_FILE, TablesWriter, write_jsonl
 from trueclout.tables import TABLE_NAMES, tables_to_snapshots
 from trueclout.training.sim.params import GENERATOR_VERSION, WorldParams
@@ -133,9 +133,7 @@ def write_world(
         "rows": counts,
         "files": _digests(out, written),
     }
-    tmp = out / (MANIFEST_FILE + ".partial")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, out / MANIFEST_FILE)
+    write_atomic(out / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 

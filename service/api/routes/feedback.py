@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from trueclout.contract import MAX_ID, Platform
+from trueclout.files import utc_now
 from trueclout.service.analysts.feedback import (
     FeedbackCreate,
     FeedbackItemOut,
@@ -40,7 +41,6 @@ from trueclout.service.api.schemas import error_responses
 from trueclout.service.db.feedback import QueueCursor, QueueFilter, list_items
 from trueclout.service.db.keys import KeyInfo
 from trueclout.service.runtime.errors import ApiError, invalid_snapshot
-from trueclout.service.scoring.scorer import utc_now
 
 router = APIRouter(prefix=API_PREFIX, tags=["feedback"])
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot, describe_errors
+from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import DatabaseDep, PlatformKey, ScorerDep, SettingsDep
 from trueclout.service.api.openapi import BATCH_REF, SNAPSHOT_REF, json_request_body
@@ -24,7 +25,7 @@ from trueclout.service.api.schemas import BatchResponse, error_responses
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.runtime import metrics
 from trueclout.service.runtime.errors import ApiError, invalid_snapshot, request_id_of
-from trueclout.service.scoring.scorer import assessment_json, utc_now
+from trueclout.service.scoring.scorer import assessment_json
 
 router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
 

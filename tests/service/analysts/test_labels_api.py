@@ -7,8 +7,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from tests.service.analysts.conftest import scored
 from tests.service.conftest import Service
-from tests.service.feedback.conftest import scored
 from tests.service.helpers import assert_error, unique_snapshot
 from trueclout.service.db.feedback import FeedbackItem
 

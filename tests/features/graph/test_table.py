@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.features.test_graph_build import graph_tables
+from tests.features.graph.test_build import graph_tables
 from trueclout.errors import UserError
 from trueclout.features.graph.build import edge_table
 from trueclout.features.graph.table import (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.service.analysts.conftest import MAX_OPEN, trust_report
 from tests.service.conftest import Service, start_service
-from tests.service.feedback.conftest import MAX_OPEN, trust_report
 from tests.service.helpers import assert_error, unique_snapshot
 from tests.service.trust.conftest import expire_report
 from trueclout.service.trust.wording import forbidden_terms

@@ -21,9 +21,9 @@ from tests.service.model_support import (
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
 from trueclout.features.registry import REGISTRY
+from trueclout.files import utc_now
 from trueclout.service.scoring.assess import assess_snapshots
 from trueclout.service.scoring.confidence import INSUFFICIENT_NOTE, NO_RAW_SCORE_NOTE
-from trueclout.service.scoring.scorer import utc_now
 
 CODE_FAMILY = {s.reason_code: s.family for s in REGISTRY}
 

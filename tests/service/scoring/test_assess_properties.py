@@ -44,8 +44,9 @@ from tests.strategies import snapshots
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
 from trueclout.data import SCHEMA_DIR
+from trueclout.files import utc_now
 from trueclout.service.scoring.assess import assess_snapshots
-from trueclout.service.scoring.scorer import assessment_json, utc_now
+from trueclout.service.scoring.scorer import assessment_json
 
 SCHEMA = json.loads((SCHEMA_DIR / "assessment.v1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

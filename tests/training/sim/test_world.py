@@ -30,7 +30,7 @@ from trueclout.training.sim.world import (
     write_world,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EVERY_KIND = dict.fromkeys(KINDS, 1.0)
 ID_PATTERNS = {
     "twitter": r"[1-9]\d{18}",
