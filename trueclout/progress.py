@@ -1,19 +1,50 @@
 """Progress of long jobs on stderr: one bar per stage (training, batch scoring, evaluation).
 
-Both the training commands and batch scoring report through the same small
-protocol (``start(stage, total)``, ``advance(n)``, ``note(line)``), so the
-code doing the work never imports rich; this class is its terminal face.
+Every long job reports through one small protocol, ``Progress``
+(``start(stage, total)``, ``advance(n)``, ``note(line)``), so the code doing
+the work never imports rich. ``StageProgress`` is its terminal face and the
+only place that builds a bar; ``SilentProgress`` is the default for library
+callers and tests; ``progress_stage`` wraps a one-stage job.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+
+class Progress(Protocol):
+    """Where a long job reports: a stage with an expected total (None: open-ended), steps, notes."""
+
+    def start(self, stage: str, total: int | None) -> None: ...
+
+    def advance(self, amount: int = 1) -> None: ...
+
+    def note(self, line: str) -> None: ...
+
+
+class SilentProgress:
+    """Reports nowhere: what library code uses when no one is watching."""
+
+    def start(self, stage: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def note(self, line: str) -> None:
+        pass
 
 
 class StageProgress:
-    """Stages with a bar each; ``rate_unit`` adds a throughput column ("12,345 accounts/s")."""
+    """Stages with a bar each; ``rate_unit`` adds a throughput column ("12,345 accounts/s").
 
-    def __init__(self, enabled: bool = True, *, rate_unit: str | None = None) -> None:
+    ``transient`` clears the bars when the job ends (for commands whose output is a table).
+    """
+
+    def __init__(self, enabled: bool = True, *, rate_unit: str | None = None,
+                 transient: bool = False) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -41,7 +72,8 @@ class StageProgress:
         if rate_unit is not None:
             columns.append(TimeRemainingColumn())
         self.console = Console(stderr=True)
-        self._progress = Progress(*columns, console=self.console, disable=not enabled)
+        self._progress = Progress(*columns, console=self.console, disable=not enabled,
+                                  transient=transient)
         self._task: Any = None
 
     def __enter__(self) -> StageProgress:
@@ -70,3 +102,12 @@ class StageProgress:
             done = task.completed if task.total is None else task.total
             self._progress.update(self._task, total=done or 1, completed=done or 1)
             self._task = None
+
+
+@contextmanager
+def progress_stage(stage: str, total: int | None = None, *, enabled: bool = True,
+                   rate_unit: str | None = None, transient: bool = False) -> Iterator[Progress]:
+    """One bar for a one-stage job: ``with progress_stage("scoring", n) as p: p.advance()``."""
+    with StageProgress(enabled, rate_unit=rate_unit, transient=transient) as progress:
+        progress.start(stage, total)
+        yield progress

@@ -43,6 +43,7 @@ from trueclout.features.graph.ingest import (
     edge_part,
 )
 from trueclout.io import InputError, TableSpan, plan_table_chunks, read_table_span
+from trueclout.progress import Progress, SilentProgress
 from trueclout.service.batch.chunk import (
     ChunkOutput,
     ScorerSpec,
@@ -55,9 +56,7 @@ from trueclout.service.batch.inputs import BatchInput, open_batch_input
 from trueclout.service.batch.run import (
     BatchOptions,
     BatchOutputs,
-    BatchProgress,
     BatchResult,
-    SilentProgress,
     check_output,
     stage_recorder,
 )
@@ -105,7 +104,7 @@ def plan_partitions(inp: BatchInput, chunk_accounts: int) -> list[TableSpan]:
 
 def run_batch_on_dask(source: Path, out: Path, spec: ScorerSpec, options: BatchOptions, *,
                       scheduler: str | None = None, n_workers: int | None = None,
-                      progress: BatchProgress | None = None) -> BatchResult:
+                      progress: Progress | None = None) -> BatchResult:
     """Score ``source`` on a Dask cluster (a new local one when ``scheduler`` is None)."""
     from trueclout.cluster import dask_client, ordered_map, worker_count
 

@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import pyarrow as pa
 
 from trueclout.errors import UserError
 from trueclout.files import utc_now
 from trueclout.io import DEFAULT_CHUNK_ACCOUNTS, iter_table_chunks
+from trueclout.progress import Progress, SilentProgress
 from trueclout.service.batch.chunk import ScorerSpec, StageTimes, score_chunk, scorer_for
 from trueclout.service.batch.graph import EdgeStats, RingRows, detect_rings_streaming
 from trueclout.service.batch.inputs import BatchInput, OnError, open_batch_input
@@ -43,30 +43,6 @@ from trueclout.service.batch.outputs import (
     batch_metadata,
 )
 from trueclout.tables import SnapshotTables
-
-
-class BatchProgress(Protocol):
-    """Where a run reports: a bar per stage (the CLI draws them with rich on stderr)."""
-
-    def start(self, stage: str, total: int | None) -> None: ...
-
-    def advance(self, amount: int = 1) -> None: ...
-
-    def note(self, line: str) -> None: ...
-
-
-class SilentProgress:
-    def start(self, stage: str, total: int | None) -> None:
-        pass
-
-    def advance(self, amount: int = 1) -> None:
-        pass
-
-    def note(self, line: str) -> None:
-        pass
-
-
-
 
 
 @dataclass(frozen=True)
@@ -121,7 +97,7 @@ def rings_source(options: BatchOptions) -> str:
 
 
 def ring_table_for(inp: BatchInput, options: BatchOptions, times: StageTimes,
-                   progress: BatchProgress,
+                   progress: Progress,
                    graph_stages: dict[str, float]) -> tuple[pa.Table | None, EdgeStats | None]:
     """The ring table of this run, in-process: loaded, skipped, or detected over the input."""
     if options.no_rings:
@@ -223,7 +199,7 @@ def read_chunks(folder: Path, chunk_accounts: int) -> Iterator[SnapshotTables]:
 
 
 def run_batch(source: Path, out: Path, spec: ScorerSpec, options: BatchOptions, *,
-              progress: BatchProgress | None = None) -> BatchResult:
+              progress: Progress | None = None) -> BatchResult:
     """Score every account of ``source`` in this process, chunk by chunk, into ``out``."""
     progress = progress or SilentProgress()
     started_wall, started_cpu = time.perf_counter(), time.process_time()

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +50,7 @@ from trueclout.models.account_model import (
     combine_overall,
     monotone_constraints,
 )
+from trueclout.progress import Progress
 from trueclout.training.data.labelled import TrainingSet
 
 DEFAULT_PRECISION_TARGETS: dict[str, float] = {"elevated": 0.80, "high": 0.95}
@@ -362,14 +363,6 @@ def fit_account_model(
 # Labelled data -> a saved artifact
 
 
-class TrainingProgress(Protocol):
-    """Where long stages report; the CLI draws it with rich on stderr."""
-
-    def start(self, stage: str, total: int | None) -> None: ...
-
-    def advance(self, amount: int = 1) -> None: ...
-
-
 @dataclass
 class TrainedModel:
     path: Path
@@ -426,7 +419,7 @@ def train_artifact(
     registry_version: str,
     follower_model: Any | None,
     write_report: bool = True,
-    progress: TrainingProgress | None = None,
+    progress: Progress | None = None,
     created_at: datetime | None = None,
     overwrite: bool = False,
     extra_training: Mapping[str, Any] | None = None,

@@ -58,6 +58,7 @@ from trueclout.models.account_model import (
     combine_overall,
     monotone_constraints,
 )
+from trueclout.progress import Progress
 from trueclout.training.data.labelled import LabelledSet, Thinning, TrainingSet, label_summary
 from trueclout.training.fit.account import (
     CLASS_IMBALANCE,
@@ -65,7 +66,6 @@ from trueclout.training.fit.account import (
     FitResult,
     TrainedModel,
     TrainingConfig,
-    TrainingProgress,
     choose_thresholds,
     cv_metrics,
     features_digest,
@@ -216,7 +216,7 @@ def _xgb_params(config: TrainingConfig, feature_names: tuple[str, ...], rows: in
 
 
 def _fit_boosters(data: DaskData, config: TrainingConfig, feature_names: tuple[str, ...],
-                  counts: np.ndarray, progress: TrainingProgress | None
+                  counts: np.ndarray, progress: Progress | None
                   ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Final booster and out-of-fold margins per target, with xgboost.dask."""
     import xgboost.dask as dxgb
@@ -367,7 +367,7 @@ def train_on_dask(
     sample_accounts: int = DEFAULT_SAMPLE_ACCOUNTS,
     chunk_accounts: int = 2_000,
     write_report: bool = True,
-    progress: TrainingProgress | None = None,
+    progress: Progress | None = None,
     created_at: datetime | None = None,
     overwrite: bool = False,
     extra_training: Mapping[str, Any] | None = None,
