@@ -37,7 +37,7 @@ lint: $(VENV)/.installed-dev
 
 ## Rebuild the shipped default model from the synthetic world, reproducibly.
 model: $(VENV)/.installed-run
-	$(BIN)/python -m trueclout.training.fit.default_model
+	$(BIN)/trueclout dev default-model
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -25,10 +25,17 @@ def count(x: float | None) -> str:
 
 
 def pct(x: float | None) -> str:
-    """A share in [0, 1] as a percentage: 0.741 -> "74%", 0.004 -> "0.4%"."""
+    """A share in [0, 1] as a percentage: 0.741 -> "74%", 0.004 -> "0.4%", 0.0001 -> "<0.1%".
+
+    The one share formatter (reasons, trust-check reports and pages): below 1%
+    one decimal is kept, since "0.4%" says more than "<1%"; a share too small
+    to show even so reads "<0.1%", never a misleading "0.0%".
+    """
     if not _known(x):
         return UNKNOWN
     p = 100.0 * float(x)
+    if 0 < p < 0.05:
+        return "<0.1%"
     if 0 < abs(p) < 1:
         return f"{p:.1f}%"
     return f"{round(p):,}%"

@@ -7,7 +7,7 @@ the single source for the models' feature order (``FEATURE_NAMES``,
 ``REGISTRY_VERSION``), for reason messages (``render_reason``) and for the
 feature reference in ``docs/features.md``::
 
-    python -m trueclout.features.registry > docs/features.md
+    trueclout dev feature-docs            # --check only compares
 
 Reasons describe signals, never people: "followers arrived in a burst", not
 "bought followers".  New features are appended within their family; the
@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 import string
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -501,7 +500,7 @@ def render_reference() -> str:
         "Generated from `trueclout.features.registry`; do not edit by hand. Regenerate with",
         "",
         "```",
-        "python -m trueclout.features.registry > docs/features.md",
+        "trueclout dev feature-docs",
         "```",
         "",
         f"Registry version `{REGISTRY_VERSION}`, {len(REGISTRY)} features in model order. "
@@ -538,7 +537,3 @@ def render_reference() -> str:
         lines.append(f"- `{code}`: {members}")
     lines.append("")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    sys.stdout.write(render_reference())

@@ -159,7 +159,13 @@ def _platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 # Scorers: raw, uncalibrated outputs of one fitted learner for one target
 
 
-class Scorer(Protocol):
+class TargetScorer(Protocol):
+    """One fitted learner for one target (a tactic, or overall): raw scores, not probabilities.
+
+    Not the service's ``Scorer`` (a snapshot to an assessment): this is a
+    part of a model, calibrated into a probability by ``CalibratedLearner``.
+    """
+
     def score(self, x: np.ndarray) -> np.ndarray:
         """A raw score per row (log-odds for boosters), monotone in the risk."""
         ...
@@ -277,7 +283,7 @@ def combine_overall(any_tactic: np.ndarray, tactics: Mapping[str, np.ndarray]) -
     return np.maximum.reduce([np.asarray(any_tactic), *(tactics[t] for t in TACTICS)])
 
 
-def _raw_score(scorer: Scorer, x: ModelInput) -> np.ndarray:
+def _raw_score(scorer: TargetScorer, x: ModelInput) -> np.ndarray:
     """Boosters share the input's one ``DMatrix``; other scorers read the array."""
     return scorer.score(x) if isinstance(scorer, BoosterScorer) else scorer.score(x.x)
 
@@ -287,7 +293,7 @@ class CalibratedLearner:
     """One learner family fitted on every target, with calibrators from out-of-fold scores."""
 
     name: str
-    scorers: dict[str, Scorer]
+    scorers: dict[str, TargetScorer]
     calibrators: dict[str, Calibrator]
     thresholds: Thresholds = field(default_factory=dict)
 

@@ -55,7 +55,7 @@ from trueclout.models.account_model import (
     ForestScorer,
     LinearScorer,
     Prediction,
-    Scorer,
+    TargetScorer,
     Thresholds,
     describe_feature_mismatch,
     thresholds_from_json,
@@ -372,7 +372,7 @@ class Artifact:
         self.model.baselines = baselines
         return baselines, notes
 
-    def _baseline_scorers(self, learner: str) -> dict[str, Scorer]:
+    def _baseline_scorers(self, learner: str) -> dict[str, TargetScorer]:
         if learner == "logistic_regression":
             doc = json.loads(self._read_verified(_LINEAR_FILE))
             return {t: LinearScorer.from_json(doc[t]) for t in TARGETS}
@@ -524,7 +524,7 @@ def _load_account_model(card: Mapping[str, Any], verified: Mapping[str, bytes]) 
     import xgboost as xgb
 
     calibration = json.loads(verified[_CALIBRATION_FILE])
-    scorers: dict[str, Scorer] = {}
+    scorers: dict[str, TargetScorer] = {}
     for target in TARGETS:
         booster = xgb.Booster()
         booster.load_model(bytearray(verified[f"{_BOOSTER_DIR}/{target}.ubj"]))

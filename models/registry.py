@@ -8,6 +8,10 @@ lock, so a reader never sees half a state and two analysts never interleave.
 With nothing promoted, the active model is the shipped default
 (``models/default``), so ``make run`` works with no other step.
 
+A model enters the models directory only here: ``add`` copies a finished
+folder in, ``staging`` + ``commit`` move a freshly trained one in with one
+rename; both verify it and name it by its version.
+
 Whether a candidate *deserves* promotion (evaluation on the same data,
 stability of risk levels) is decided in ``training``; the registry only
 records the decision, with the figures that justified it.
@@ -19,6 +23,7 @@ import fcntl
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +41,15 @@ SHIPPED = "default"
 
 class RegistryError(UserError):
     """A registry operation that cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Committed:
+    """Where ``add`` or ``commit`` put a model; ``existed``: the directory already held it."""
+
+    version: str
+    path: Path
+    existed: bool
 
 
 @dataclass(frozen=True)
@@ -129,21 +143,30 @@ class ModelRegistry:
 
     def add(self, artifact_dir: Path) -> str:
         """Copy a verified artifact into the models directory (idempotent); returns its version."""
-        artifact_dir = Path(artifact_dir)
-        card = verify_files(artifact_dir)
-        version = str(card["version"])
-        target = self.models_dir / version
-        if target.resolve() == artifact_dir.resolve():
-            return version
-        if target.exists():
-            if read_card(target).get("version") == version:
-                return version
-            raise RegistryError(f"{target} exists and holds another model")
+        return self._commit(Path(artifact_dir), move=False).version
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A fresh hidden folder beside the models, to save a new artifact in and ``commit``.
+
+        Beside its final place so that committing is one rename; whatever is
+        still there when the block ends (a failed run, or a model the
+        directory already held) is removed.
+        """
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        staging = self.models_dir / f".{version}.incoming-{os.getpid()}"
-        shutil.copytree(artifact_dir, staging)
-        os.replace(staging, target)
-        return version
+        folder = self.models_dir / f".training-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def commit(self, folder: Path) -> Committed:
+        """Move a finished artifact folder (from ``staging``) into the models directory.
+
+        The checks and the outcome are those of ``add``; a model the directory
+        already holds is kept and the new copy left to be discarded.
+        """
+        return self._commit(Path(folder), move=True)
 
     def promote(self, version: str, *, forced: bool = False, note: str = "",
                 evidence: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -185,6 +208,26 @@ class ModelRegistry:
         return event
 
     # --- internals ----------------------------------------------------------------------
+
+    def _commit(self, artifact_dir: Path, *, move: bool) -> Committed:
+        """The one way a model enters the models directory: verified, by version, atomically."""
+        card = verify_files(artifact_dir)
+        version = str(card["version"])
+        target = self.models_dir / version
+        if target.resolve() == artifact_dir.resolve():
+            return Committed(version, target, existed=True)
+        if target.exists():
+            if read_card(target).get("version") == version:
+                return Committed(version, target, existed=True)
+            raise RegistryError(f"{target} exists and holds another model")
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        if move:
+            os.replace(artifact_dir, target)
+        else:
+            staging = self.models_dir / f".{version}.incoming-{os.getpid()}"
+            shutil.copytree(artifact_dir, staging)
+            os.replace(staging, target)
+        return Committed(version, target, existed=False)
 
     def _entry(self, folder: Path, *, active: bool, shipped: bool = False) -> RegistryEntry:
         card = read_card(folder)

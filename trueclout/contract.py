@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from trueclout.files import utc_now
+
 SCHEMA_VERSION = "1"
 
 PLATFORMS: tuple[str, ...] = (
@@ -199,7 +201,7 @@ def consistency_problems(s: AccountSnapshot) -> list[InitErrorDetails]:
     """Cross-field rules a field type cannot express, each with its exact path."""
     out: list[InitErrorDetails] = []
     founded = PLATFORM_FOUNDED[s.platform]
-    now = datetime.now(UTC)
+    now = utc_now()
     if s.observed_at > now + CLOCK_SKEW:
         out.append(_problem(("observed_at",), "future", "is in the future", str(s.observed_at)))
     latest = s.observed_at + CLOCK_SKEW

@@ -522,20 +522,6 @@ def write_jsonl(snapshots: Iterable[AccountSnapshot], path: Path) -> int:
     return n
 
 
-def read_labels(path: Path) -> pa.Table:
-    """The labels table beside a snapshot set: a folder's labels.parquet, or a CSV/Parquet file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / LABELS_FILE
-    if not path.exists():
-        raise InputError(f"{path}: no labels table")
-    if path.suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        return pacsv.read_csv(path)
-    return pq.read_table(path)
-
-
 __all__ = [
     "InputError",
     "ParsedRecord",
@@ -550,7 +536,6 @@ __all__ = [
     "iter_table_chunks",
     "parse_snapshot",
     "plan_table_chunks",
-    "read_labels",
     "read_table_span",
     "read_tables",
     "snapshot_to_json",

@@ -72,8 +72,9 @@ class StageProgress:
         if rate_unit is not None:
             columns.append(TimeRemainingColumn())
         self.console = Console(stderr=True)
+        # stdout stays the command's own: results printed while a bar runs must not go to stderr
         self._progress = Progress(*columns, console=self.console, disable=not enabled,
-                                  transient=transient)
+                                  transient=transient, redirect_stdout=False)
         self._task: Any = None
 
     def __enter__(self) -> StageProgress:
@@ -94,6 +95,11 @@ class StageProgress:
 
     def note(self, line: str) -> None:
         self._progress.console.print(line, markup=False, highlight=False)
+
+    def describe(self, stage: str) -> None:
+        """Rename the running stage: one bar that says which step of the job it is on."""
+        if self._task is not None:
+            self._progress.update(self._task, description=stage)
 
     def _finish(self) -> None:
         """Close the running stage as complete (an open-ended one at what it counted)."""

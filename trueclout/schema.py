@@ -1,4 +1,7 @@
-"""The published JSON Schemas (data/schema/), generated from the pydantic models."""
+"""The published JSON Schemas (data/schema/), generated from the pydantic models.
+
+Regenerate them with ``trueclout dev schema`` (``--check`` only compares).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ def generated() -> dict[str, str]:
 
 
 def write(directory: Path) -> list[Path]:
+    """Write every published schema into ``directory``; returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in generated().items():
@@ -40,8 +44,11 @@ def write(directory: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    from trueclout.data import SCHEMA_DIR
-
-    for p in write(SCHEMA_DIR):
-        print(p)
+def stale(directory: Path) -> list[str]:
+    """Names of the published schemas missing from ``directory`` or differing from the models."""
+    out = []
+    for name, text in generated().items():
+        path = directory / name
+        if not path.is_file() or path.read_text() != text:
+            out.append(name)
+    return out

@@ -1,6 +1,6 @@
 """Memory-lean ingestion of the engagement graph, one chunk of accounts at a time.
 
-``graph_build.edges_from_tables`` needs every engagement of the snapshot set
+``graph.build.edges_from_tables`` needs every engagement of the snapshot set
 in memory at once, as strings, then groups and joins them with Arrow (11.5
 GiB at peak was measured for a 100,000-account world).  Here each chunk of
 accounts is reduced on its own to an ``EdgePart``: integer codes into the

@@ -131,7 +131,7 @@ def detect_rings_from_arrays(
     params: RingParams | None = None,
     on_stage: StageCallback | None = None,
 ) -> pa.Table:
-    """Ring table from parallel edge arrays (see ``graph_build.edges_from_arrays``).
+    """Ring table from parallel edge arrays (see ``graph.build.edges_from_arrays``).
 
     The entry point for callers that hold edges rather than snapshot tables:
     the benchmark, and batch jobs that gather the graph from partitions.

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from trueclout.service.analysts.feedback import MAX_CONTACT, MAX_NOTE, dispute_report
 from trueclout.service.db.feedback import FeedbackItem, insert_item, open_disputes_of_report
@@ -37,58 +35,26 @@ BURST = 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks allowed
 _CONTACT_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-FIELD_LABELS = {"statement": "What is wrong with this verdict", "contact": "How to reach you"}
 
+def dispute_problems(statement: str, contact: str) -> list[tuple[str, str]]:
+    """What keeps a dispute from being filed, as (field, reason); empty when it may be.
 
-@dataclass(frozen=True)
-class DisputeError:
-    """One problem with the form, shown beside its field and in the summary."""
-
-    field: str
-    reason: str
-
-    @property
-    def label(self) -> str:
-        return FIELD_LABELS[self.field]
-
-    @property
-    def sentence(self) -> str:
-        return self.reason[:1].upper() + self.reason[1:]
-
-
-@dataclass
-class DisputeForm:
-    """What the person typed, and what is wrong with it (empty when it may be filed)."""
-
-    statement: str = ""
-    contact: str = ""
-    errors: list[DisputeError] = field(default_factory=list)
-
-    @classmethod
-    def read(cls, form: FormData) -> DisputeForm:
-        def text(name: str) -> str:
-            value = form.get(name)
-            return value if isinstance(value, str) else ""
-
-        # Browsers send line breaks as CRLF; count characters as the person typed them.
-        statement = text("statement").replace("\r\n", "\n").strip()
-        contact = text("contact").strip()
-        errors = []
-        if not statement:
-            errors.append(DisputeError("statement", "say what you believe is wrong"))
-        elif len(statement) > MAX_NOTE:
-            errors.append(DisputeError("statement", f"is {len(statement):,} characters long; "
-                                       f"keep it to {MAX_NOTE:,}"))
-        elif _CONTROL.search(statement):
-            errors.append(DisputeError("statement", "contains characters that cannot be stored"))
-        if len(contact) > MAX_CONTACT:
-            errors.append(DisputeError("contact", f"keep it to {MAX_CONTACT} characters"))
-        elif _CONTACT_CONTROL.search(contact):
-            errors.append(DisputeError("contact", "contains characters that cannot be stored"))
-        return cls(statement, contact, errors)
-
-    def errors_for(self, name: str) -> list[DisputeError]:
-        return [e for e in self.errors if e.field == name]
+    ``statement`` and ``contact`` are as the person typed them, trimmed, line
+    breaks as ``\\n`` (the form reads them so, ``web/forms.py``).
+    """
+    problems: list[tuple[str, str]] = []
+    if not statement:
+        problems.append(("statement", "say what you believe is wrong"))
+    elif len(statement) > MAX_NOTE:
+        problems.append(("statement", f"is {len(statement):,} characters long; "
+                                      f"keep it to {MAX_NOTE:,}"))
+    elif _CONTROL.search(statement):
+        problems.append(("statement", "contains characters that cannot be stored"))
+    if len(contact) > MAX_CONTACT:
+        problems.append(("contact", f"keep it to {MAX_CONTACT} characters"))
+    elif _CONTACT_CONTROL.search(contact):
+        problems.append(("contact", "contains characters that cannot be stored"))
+    return problems
 
 
 class DisputeLimiter:
@@ -118,9 +84,10 @@ class DisputeRefused(Exception):
         self.message = message
 
 
-def file_dispute(*, session: Session, report_id: str, form: DisputeForm, now: datetime,
-                 max_open: int) -> FeedbackItem:
-    """Store a dispute about a live report, or raise ``DisputeRefused``."""
+def file_dispute(*, session: Session, report_id: str, statement: str, contact: str | None,
+                 now: datetime, max_open: int) -> FeedbackItem:
+    """Store a dispute (free of ``dispute_problems``) about a live report, or raise
+    ``DisputeRefused``."""
     report = dispute_report(session=session, report_id=report_id)
     if report is None or report.expires_at <= now:
         raise DisputeRefused(404, "This report has expired or does not exist, so it can no "
@@ -131,6 +98,6 @@ def file_dispute(*, session: Session, report_id: str, form: DisputeForm, now: da
                                   "for now.")
     return insert_item(
         session=session, kind="dispute", status="open", label=None, tactics=None,
-        note=form.statement, contact=form.contact or None, platform=report.platform,
+        note=statement, contact=contact or None, platform=report.platform,
         account_id=report.account_id, assessment_id=report.assessment_id,
         report_id=report_id, created_at=now)

@@ -5,8 +5,9 @@ Each model carries the feature distributions of its training data
 feature and per family, by the population stability index (PSI), in two
 places that compute the same figures:
 
-- ``trueclout drift`` (``cli_drift.py``) on recent stored snapshots or on a
-  snapshot set: ``drift_report`` over their feature matrix;
+- ``trueclout drift`` (``cli/drift.py``) on recent stored snapshots
+  (``recent_tables``) or on a snapshot set: ``tables_drift`` over their
+  feature matrix;
 - the service's ``/metrics``: ``DriftMonitor`` keeps the bins of the last
   ``TRUECLOUT_DRIFT_WINDOW_ACCOUNTS`` scored accounts and publishes
   ``trueclout_drift_psi{feature,family}`` and
@@ -43,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prometheus_client import Gauge
@@ -60,7 +61,14 @@ from trueclout.models.reference import (
     noise_floor,
     status_of,
 )
+from trueclout.progress import Progress, SilentProgress
+from trueclout.service.runtime.tasks import stop_task
 from trueclout.service.scoring.scorer import ModelInfo, Scorer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from trueclout.tables import SnapshotTables
 
 log = logging.getLogger("trueclout.service")
 
@@ -190,6 +198,35 @@ def drift_report(reference: Reference, x: np.ndarray, names: Sequence[str], *,
     return report
 
 
+def recent_tables(*, session: Session, since: datetime, limit: int,
+                  now: datetime) -> SnapshotTables:
+    """The latest stored snapshot of each recently scored account (still kept), as tables."""
+    from trueclout.service.db.snapshots import decode_snapshot, latest_per_account
+    from trueclout.tables import snapshots_to_tables
+
+    snapshots = []
+    rows = latest_per_account(session=session, since=since, now=now, limit=limit)
+    for i, row in enumerate(rows):
+        snapshot = AccountSnapshot.model_validate_json(
+            decode_snapshot(row.snapshot, row.content_encoding))
+        # Ids need only be unique here: one account per platform and id.
+        snapshots.append(snapshot.model_copy(update={"account_id": f"{i}:{row.account_id}"}))
+    return snapshots_to_tables(snapshots)
+
+
+def tables_drift(reference: Reference, tables: SnapshotTables, follower: Any | None, *,
+                 progress: Progress | None = None) -> DriftReport:
+    """``drift_report`` of accounts' tables, their features computed as the model's own are
+    (with its follower component ``follower``)."""
+    from trueclout.features.pipeline import compute_features
+
+    progress = progress or SilentProgress()
+    progress.start(f"computing features of {tables.num_accounts:,} accounts", None)
+    frame = compute_features(tables, audience_scorer=follower)
+    progress.advance()
+    return drift_report(reference, frame.values, frame.names)
+
+
 # ---------------------------------------------------------------------------------------------
 # The service's rolling window
 
@@ -310,13 +347,8 @@ class DriftMonitor:
                 self._run(every_seconds), name="trueclout-drift")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self, every_seconds: float) -> None:
         from starlette.concurrency import run_in_threadpool
@@ -387,19 +419,23 @@ def model_folder(models_dir: Path, version: str) -> Path | None:
     return None
 
 
-def load_model_reference(folder: Path) -> tuple[Reference, Any | None]:
-    """A model's training reference and its follower component (what features need), verified."""
-    from trueclout.models.artifact import FOLLOWER_COMPONENT, verify_files
+def reference_of_artifact(artifact: Any) -> tuple[Reference, Any | None]:
+    """A loaded model's training reference and its follower component (what features need)."""
     from trueclout.models.reference import read_reference
 
-    card = verify_files(folder)
-    reference = read_reference(folder)
-    follower = None
-    if card.get("components", {}).get(FOLLOWER_COMPONENT):
-        from trueclout.models.follower_model import FollowerModel
+    return read_reference(artifact.path), artifact.follower_model
 
-        follower = FollowerModel.load(folder / card["components"][FOLLOWER_COMPONENT]["path"])
-    return reference, follower
+
+def load_model_reference(folder: Path) -> tuple[Reference, Any | None]:
+    """The training reference and follower component of the model in ``folder``.
+
+    Loaded by ``load_artifact``, the one loader, so the model is verified and
+    checked against the running feature pipeline before its reference is
+    trusted: figures of features the model was not built on would mislead.
+    """
+    from trueclout.models.artifact import load_artifact
+
+    return reference_of_artifact(load_artifact(folder))
 
 
 def build_monitor(settings: Any, scorer: Scorer) -> DriftMonitor | None:
@@ -411,9 +447,7 @@ def build_monitor(settings: Any, scorer: Scorer) -> DriftMonitor | None:
     try:
         artifact = getattr(scorer, "artifact", None)  # the real scorer shares what it loaded
         if artifact is not None:
-            from trueclout.models.reference import read_reference
-
-            reference, follower = read_reference(artifact.path), artifact.follower_model
+            reference, follower = reference_of_artifact(artifact)
         else:
             version = scorer.model_info().version
             folder = model_folder(settings.resolved_models_dir, version)

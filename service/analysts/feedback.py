@@ -1,7 +1,7 @@
 """The analysts' queue: what a label and a review look like, and the rules that apply to them.
 
 Shared by the API (``api/routes/feedback.py``), the dispute form
-(``api/routes/disputes.py``) and the CLI (``cli_feedback.py``).  Each
+(``web/disputes.py``) and the CLI (``cli/feedback.py``).  Each
 operation runs in the caller's transaction (``Database.run`` / ``call``).
 
 Rules, in one place:
@@ -33,11 +33,14 @@ from trueclout.assessment import TACTICS
 from trueclout.contract import Identifier, Platform
 from trueclout.service.db.feedback import (
     FeedbackItem,
+    QueueCursor,
+    QueueFilter,
     assessment_account,
     get_item,
     insert_item,
     labels_derived_from,
     latest_assessment_id,
+    list_items,
 )
 from trueclout.service.runtime.errors import ApiError
 from trueclout.service.trust.request import AssessmentId
@@ -204,6 +207,14 @@ def file_label(*, session: Session, request: FeedbackCreate, api_key_id: int | N
         account_id=account_id, assessment_id=assessment_id, api_key_id=api_key_id,
         created_at=now)
     return item_out(item)
+
+
+def queue_page(*, session: Session, where: QueueFilter, limit: int,
+               before: QueueCursor | None = None) -> FeedbackPage:
+    """One page of the queue, newest first, for the API and ``trueclout feedback list``."""
+    rows, next_cursor = list_items(session=session, where=where, limit=limit, before=before)
+    return FeedbackPage(items=[item_out(r) for r in rows],
+                        next_cursor=next_cursor.encode() if next_cursor else None)
 
 
 def find_item(*, session: Session, item_id: str) -> FeedbackItemOut:

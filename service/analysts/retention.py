@@ -33,6 +33,7 @@ from trueclout.service.db.feedback import FeedbackItem, PurgeRecord
 from trueclout.service.db.models import StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport, delete_expired_trust_reports
+from trueclout.service.runtime.tasks import stop_task
 
 log = logging.getLogger("trueclout.service")
 
@@ -128,13 +129,8 @@ class PeriodicPurge:
                                                                 name="trueclout-purge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         from starlette.concurrency import run_in_threadpool

@@ -7,20 +7,29 @@ dependency in the thread pool, which costs a thread hop per request.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from trueclout.service.analysts.disputes import DisputeLimiter
 from trueclout.service.db.engine import Database, StorageError
 from trueclout.service.db.keys import SCOPES, KeyInfo
-from trueclout.service.runtime.auth import KeyAuthenticator
-from trueclout.service.runtime.errors import ApiError
-from trueclout.service.runtime.ratelimit import RateLimiter
-from trueclout.service.scoring.scorer import ModelNotLoaded, Scorer
+from trueclout.service.runtime.auth import authorize
+from trueclout.service.runtime.errors import ApiError, invalid_snapshot
+from trueclout.service.scoring.scorer import Scorer, require_ready
 from trueclout.settings import Settings
+
+C = TypeVar("C")
+M = TypeVar("M", bound=BaseModel)
+
+# Paged lists (history, the analysts' queue): newest first, continued with ``before``.
+MAX_PAGE = 500
+BeforeParam = Annotated[str | None, Query(
+    max_length=200, description="`next_cursor` of the previous page.")]
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -46,58 +55,56 @@ def get_session(request: Request) -> Iterator[Session]:
         raise StorageError(exc.__class__.__name__) from exc
 
 
+async def get_dispute_limiter(request: Request) -> DisputeLimiter:
+    """The application's one dispute limiter (made with the app, per worker process)."""
+    return request.app.state.dispute_limiter
+
+
 async def get_ready_scorer(request: Request) -> Scorer:
-    scorer: Scorer = request.app.state.scorer
-    if not scorer.ready():
-        scorer.model_info()  # raises ModelNotLoaded with the reason
-        raise ModelNotLoaded("model not loaded")
-    return scorer
+    return require_ready(request.app.state.scorer)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ScorerDep = Annotated[Scorer, Depends(get_ready_scorer)]
-
-
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def current_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> KeyInfo:
-    """The caller's active key; 401 without one, or with an unknown or revoked one."""
-    if credentials is None:
-        raise _unauthorized("missing API key: send `Authorization: Bearer <key>`")
-    authenticator: KeyAuthenticator = request.app.state.keys
-    info = await authenticator.lookup(credentials.credentials)
-    if info is None:
-        raise _unauthorized("invalid or revoked API key")
-    request.state.key_id = info.id
-    return info
-
-
-CurrentKey = Annotated[KeyInfo, Depends(current_key)]
+DisputeLimiterDep = Annotated[DisputeLimiter, Depends(get_dispute_limiter)]
 
 
 def require_scope(*scopes: str) -> Callable[..., Coroutine[Any, Any, KeyInfo]]:
-    """A dependency admitting keys with any of ``scopes`` (else 403), then rate-limiting them."""
+    """A dependency admitting bearer keys with any of ``scopes`` (``authorize``)."""
 
-    async def scoped_key(request: Request, key: CurrentKey) -> KeyInfo:
-        if not key.scopes.intersection(scopes):
-            raise ApiError(403, f"this API key lacks the {' or '.join(scopes)} scope")
-        limiter: RateLimiter = request.app.state.limiter
-        wait = limiter.retry_after(key.id, key.rate_per_second)
-        if wait:
-            raise ApiError(429, f"rate limit exceeded for this API key; retry in {wait} s",
-                           headers={"Retry-After": str(wait)})
-        return key
+    async def scoped_key(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> KeyInfo:
+        return await authorize(request, credentials.credentials if credentials else None, scopes)
 
     return scoped_key
 
 
 PlatformKey = Annotated[KeyInfo, Depends(require_scope("platform"))]
 HistoryKey = Annotated[KeyInfo, Depends(require_scope("platform", "analyst"))]
+AnalystKey = Annotated[KeyInfo, Depends(require_scope("analyst"))]
+RecruiterKey = Annotated[KeyInfo, Depends(require_scope("recruiter"))]
 AnyScopeKey = Annotated[KeyInfo, Depends(require_scope(*SCOPES))]
+
+
+def page_cursor(before: str | None, decode: Callable[[str], C]) -> C | None:
+    """The ``before`` cursor of a paged list, decoded; one it did not hand out is a 422."""
+    if before is None:
+        return None
+    try:
+        return decode(before)
+    except ValueError as exc:
+        raise ApiError(422, "invalid cursor", details=[
+            {"field": "query.before", "reason": str(exc), "type": "cursor"}]) from None
+
+
+async def parse_body(request: Request, model: type[M], what: str = "snapshot") -> M:
+    """The raw JSON body as ``model``: pydantic's own JSON parser (fast, exact field paths),
+    which is why routes read bodies themselves; 400 for no JSON, 422 naming each field."""
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise invalid_snapshot(exc, what=what) from None

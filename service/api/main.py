@@ -9,8 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from trueclout.service.api.routes import accounts, feedback, models, operations, score, trust
-from trueclout.service.web import disputes
-from trueclout.service.web import pages as trust_pages
 
 ROUTERS: tuple[APIRouter, ...] = (
     score.router,
@@ -18,7 +16,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     operations.router,
     trust.router,
-    trust_pages.router,
     feedback.router,
-    disputes.router,
 )

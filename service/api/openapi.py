@@ -22,10 +22,12 @@ SNAPSHOT_REF = COMPONENTS + "AccountSnapshot"
 BATCH_REF = COMPONENTS + "ScoreBatchRequest"
 
 
-def json_request_body(ref: str) -> dict[str, Any]:
-    """``openapi_extra`` for a route whose JSON body is the component ``ref``."""
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": ref}}}}}
+def json_request_body(schema: str | dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body raw: the component ``schema``
+    names (a ``$ref``), or the JSON Schema itself."""
+    if isinstance(schema, str):
+        schema = {"$ref": schema}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _input_components(max_batch_items: int) -> dict[str, Any]:

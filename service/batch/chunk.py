@@ -3,7 +3,7 @@
 The in-process runner calls ``score_chunk`` on consecutive chunks; the Dask
 runner calls it on workers, one partition (a set of whole accounts) at a
 time.  Both hand it the chunk's six tables and the chunk's rows of the ring
-table, and both get back an Arrow table in the layout of ``batch_output``.
+table, and both get back an Arrow table in the layout of ``batch.outputs``.
 
 What turns tables into assessments is a ``ChunkScorer``, built from a
 picklable ``ScorerSpec`` (so a worker builds it once, from the spec sent with

@@ -4,7 +4,7 @@ Rings are only visible across accounts, so the stage runs once over the
 whole input before any chunk is scored (or a precomputed ring table is
 loaded).  In-process it streams the input a chunk at a time, reading only
 the columns the graph needs, and keeps compact integer parts
-(``features.graph_ingest``); on Dask the same parts are built on the
+(``features.graph.ingest``); on Dask the same parts are built on the
 workers, gathered, merged and detected on the client.
 
 ``RingRows`` then aligns the ring table with the input's account order
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -31,13 +32,32 @@ from trueclout.features.graph.ingest import (
 )
 from trueclout.io import iter_table_chunks
 
+if TYPE_CHECKING:
+    from trueclout.tables import SnapshotTables
+
 StageHook = Callable[[str, float], None]
+# The graph stage reads these tables; the others are read as ids only (cheap).
+GRAPH_TABLES = ("profiles", "posts", "engagements", "reposts_made")
+IDS_ONLY = {"followers": ("account_id",), "follower_history": ("account_id",)}
 
 
 def read_graph_chunks(folder: Path, chunk_accounts: int) -> Iterable:
     """The input's chunks with only the graph's columns read (others empty or null)."""
     return iter_table_chunks(folder, chunk_accounts=chunk_accounts, columns=GRAPH_COLUMNS,
                              dictionary=GRAPH_DICTIONARY_COLUMNS)
+
+
+def read_graph_tables(data: Path) -> SnapshotTables:
+    """Every account's graph tables as one ``SnapshotTables`` (followers and history empty),
+    from a table folder or a JSON (Lines) file: what ``detect_rings`` needs in one piece."""
+    from trueclout.tables import SCHEMAS, SnapshotTables, concat_tables
+
+    chunks = [
+        SnapshotTables(**{name: chunk[name] if name in GRAPH_TABLES
+                          else SCHEMAS[name].empty_table() for name in SCHEMAS})
+        for chunk in iter_table_chunks(data, columns=IDS_ONLY)
+    ]
+    return concat_tables(chunks)
 
 
 def detect_rings_in_parts(parts: list[EdgePart], *,

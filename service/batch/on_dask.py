@@ -9,13 +9,13 @@ for a remote cluster.  JSON input is staged into a table folder beside the
 output first, for the same reason.
 
 1. **graph, distributed then on the client**: each worker turns its
-   partitions into compact edge parts (``features.graph_ingest.edge_part``:
+   partitions into compact edge parts (``features.graph.ingest.edge_part``:
    integer codes and the partition's distinct ids, about 40 bytes per edge);
    the client gathers them, merges them and runs ring detection once, since a
    ring spans partitions.  The client therefore holds the graph (see
    docs/SCALE.md for the memory to expect); the detection itself is not
    distributed.
-2. **score, distributed**: each worker runs ``batch_score.score_chunk`` (the
+2. **score, distributed**: each worker runs ``batch.chunk.score_chunk`` (the
    in-process function, on the same kernels) on its partition with that
    partition's ring rows, which travel with the task.  The model is loaded
    once per worker process.

@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 
 from trueclout.assessment import TACTICS, Assessment
 from trueclout.errors import UserError
+from trueclout.files import partial_path
 
 if TYPE_CHECKING:
     from trueclout.features.frame import FeatureFrame
@@ -160,7 +161,7 @@ class AtomicParquetWriter:
             raise UserError(f"{self.path.parent}: no such folder for the output")
         self.schema = schema.with_metadata({k.encode(): str(v).encode()
                                             for k, v in (metadata or {}).items()})
-        self.partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self.partial = partial_path(self.path)
         self._writer = pq.ParquetWriter(self.partial, self.schema, compression="zstd")
         self.rows = 0
 

@@ -6,7 +6,7 @@ The run, whatever executes it:
    parsed once; bad records reported by line), and its account ids read;
 2. **graph**: rings are detected once over every account (or a ring table is
    loaded), because a ring is only visible across accounts;
-3. **score**: chunks of whole accounts go through ``batch_score.score_chunk``
+3. **score**: chunks of whole accounts go through ``batch.chunk.score_chunk``
    (features, prediction, the service's assessment composition) with their
    rows of the ring table;
 4. **write**: each chunk's rows are appended as one row group to a temporary
@@ -14,7 +14,7 @@ The run, whatever executes it:
 
 In-process (the default, ``run_batch``) the chunks are read one after the
 other, so memory is bounded by a chunk and the graph's compact arrays,
-whatever the number of accounts.  ``batch_dask.run_batch_on_dask`` runs
+whatever the number of accounts.  ``batch.on_dask.run_batch_on_dask`` runs
 steps 2 and 3 on a Dask cluster with the same functions per partition.
 Rows come out in input order either way.
 """

@@ -63,27 +63,6 @@ def serve(
                log_level=settings.log_level)
 
 
-def _database():  # type: ignore[no-untyped-def]
-    from trueclout.service.runtime.server import prepare_database
-    from trueclout.settings import get_settings
-
-    return prepare_database(get_settings())
-
-
-def _call(fn, **kwargs):  # type: ignore[no-untyped-def]
-    """A data function in one transaction; database failures become one user-facing message."""
-    from trueclout.errors import UserError
-    from trueclout.service.db.engine import StorageError
-
-    database = _database()
-    try:
-        return database.call(fn, **kwargs)
-    except StorageError as exc:
-        raise UserError(f"the database refused the operation ({exc})") from exc
-    finally:
-        database.dispose()
-
-
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[list[ScopeName], typer.Option(
@@ -94,6 +73,7 @@ def keys_create(
     = None,
 ) -> None:
     """Create a key and print only the key on stdout (details go to stderr)."""
+    from trueclout.service.cli.common import call
     from trueclout.service.db.keys import create_key
 
     def create(*, session):  # type: ignore[no-untyped-def]
@@ -101,7 +81,7 @@ def keys_create(
                                  name=name or "unnamed", rate_per_second=rate)
         return row.id, row.scopes, secret
 
-    key_id, scopes, secret = _call(create)
+    key_id, scopes, secret = call(create)
     typer.echo(secret)
     typer.echo(f"created key {key_id} (scopes: {scopes}); it is shown only once", err=True)
 
@@ -112,16 +92,14 @@ def keys_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from trueclout.service.cli.common import call
     from trueclout.service.db.keys import list_keys
-
-    def rows(*, session):  # type: ignore[no-untyped-def]
-        return list_keys(session=session)
 
     def when(t) -> str:  # type: ignore[no-untyped-def]
         return t.strftime("%Y-%m-%d %H:%M") if t else "-"
 
     table = Table("id", "name", "prefix", "scopes", "rate/s", "created", "last used", "revoked")
-    for k in _call(rows):
+    for k in call(list_keys):
         table.add_row(str(k.id), k.name, k.key_prefix + "...", k.scopes,
                       "default" if k.rate_per_second is None else f"{k.rate_per_second:g}",
                       when(k.created_at), when(k.last_used_at), when(k.revoked_at))
@@ -131,13 +109,14 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id `keys list` shows.")]) -> None:
     """Revoke a key; servers stop accepting it within TRUECLOUT_KEY_CACHE_SECONDS."""
+    from trueclout.service.cli.common import call
     from trueclout.service.db.keys import revoke_key
 
     def revoke(*, session):  # type: ignore[no-untyped-def]
         row = revoke_key(session=session, key_id=key_id)
         return row.name, row.revoked_at
 
-    name, revoked_at = _call(revoke)
+    name, revoked_at = call(revoke)
     typer.echo(f"key {key_id} ({name}) revoked at {revoked_at:%Y-%m-%d %H:%M:%S} UTC", err=True)
 
 
@@ -151,10 +130,18 @@ def score(
     Invalid snapshots are listed on stderr by line and skipped; the exit status
     is then 1.  Nothing is stored.
     """
+    import sys
+
+    from trueclout.progress import StageProgress
     from trueclout.service.scoring.offline import score_file
     from trueclout.settings import get_settings
 
-    good, bad = score_file(file, out, settings=get_settings())
+    # A bar only on a terminal: in a log, the lines naming invalid records are what matters.
+    # While it runs the bar takes over sys.stdout, so the assessments get the real one.
+    stdout = sys.stdout
+    with StageProgress(enabled=sys.stderr.isatty(), rate_unit="snapshots") as progress:
+        good, bad = score_file(file, out, settings=get_settings(), progress=progress,
+                               report=lambda line: typer.echo(line, err=True), stdout=stdout)
     typer.echo(f"scored {good} snapshot(s), {bad} invalid in {file}", err=True)
     if bad:
         raise typer.Exit(1)

@@ -10,13 +10,13 @@ reference, no data).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from trueclout.service.cli.feedback import DATE_FORMATS, utc
+from trueclout.service.cli.common import DATE_FORMATS, utc
 
 DEFAULT_DAYS = 7
 DEFAULT_LIMIT = 5_000
@@ -41,9 +41,12 @@ def drift(
     import json
 
     from trueclout.errors import UserError
+    from trueclout.files import utc_now
     from trueclout.models.reference import NoReferenceError
     from trueclout.models.registry import ModelRegistry
-    from trueclout.service.analysts.drift import drift_report, load_model_reference
+    from trueclout.progress import StageProgress
+    from trueclout.service.analysts.drift import load_model_reference, recent_tables, tables_drift
+    from trueclout.service.cli.common import call
     from trueclout.settings import get_settings
 
     if since is not None and data is not None:
@@ -54,14 +57,18 @@ def drift(
     except NoReferenceError as exc:
         raise UserError(f"no reference: {exc}") from None
     if data is not None:
-        tables, where = _read_set(data), str(data)
+        from trueclout.io import read_tables
+
+        tables, where = read_tables(data), str(data)
     else:
-        start = utc(since) or datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
-        tables, where = _stored_tables(start, limit), f"stored snapshots since {start:%Y-%m-%d}"
+        now = utc_now()
+        start = utc(since) or now - timedelta(days=DEFAULT_DAYS)
+        tables = call(recent_tables, since=start, limit=limit, now=now)
+        where = f"stored snapshots since {start:%Y-%m-%d}"
     if tables.num_accounts == 0:
         raise UserError(f"no accounts to compare in {where}")
-    x, names = _features(tables, follower, quiet=as_json)
-    report = drift_report(reference, x, names)
+    with StageProgress(enabled=not as_json) as progress:
+        report = tables_drift(reference, tables, follower, progress=progress)
     if as_json:
         typer.echo(json.dumps({"model": str(folder), "data": where, **report.to_json()},
                               indent=1, allow_nan=True))
@@ -69,62 +76,6 @@ def drift(
         _print(report, where, folder, top)
     if report.status == "drifted":
         raise typer.Exit(1)
-
-
-def _read_set(data: Path) -> Any:
-    from trueclout.io import read_tables
-
-    return read_tables(data)
-
-
-def _stored_tables(since: datetime, limit: int) -> Any:
-    """The latest stored snapshot of each recently scored account (unexpired), as tables."""
-    from sqlalchemy import select
-
-    from trueclout.contract import AccountSnapshot
-    from trueclout.files import utc_now
-    from trueclout.service.cli.feedback import call
-    from trueclout.service.db.snapshots import ScoredSnapshot, decode_snapshot
-    from trueclout.tables import snapshots_to_tables
-
-    def read(*, session: Any) -> list[Any]:
-        query = (select(ScoredSnapshot.platform, ScoredSnapshot.account_id,
-                        ScoredSnapshot.snapshot, ScoredSnapshot.content_encoding)
-                 .where(ScoredSnapshot.stored_at >= since, ScoredSnapshot.expires_at > utc_now())
-                 .order_by(ScoredSnapshot.stored_at.desc(), ScoredSnapshot.id.desc()))
-        seen: set[tuple[str, str]] = set()
-        rows = []
-        for row in session.execute(query.execution_options(yield_per=500)):
-            key = (row.platform, row.account_id)
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append(row)
-            if len(rows) >= limit:
-                break
-        return rows
-
-    snapshots = []
-    for i, row in enumerate(call(read)):
-        snapshot = AccountSnapshot.model_validate_json(
-            decode_snapshot(row.snapshot, row.content_encoding))
-        # Ids need only be unique here: one account per platform and id.
-        snapshots.append(snapshot.model_copy(update={"account_id": f"{i}:{row.account_id}"}))
-    return snapshots_to_tables(snapshots)
-
-
-def _features(tables: Any, follower: Any, *, quiet: bool) -> tuple[Any, Any]:
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from trueclout.features.pipeline import compute_features
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=quiet) as progress:
-        task = progress.add_task(f"computing features of {tables.num_accounts:,} accounts")
-        frame = compute_features(tables, audience_scorer=follower)
-        progress.update(task, completed=1, total=1)
-    return frame.values, frame.names
 
 
 def _print(report: Any, where: str, folder: Path, top: int) -> None:

@@ -5,18 +5,19 @@ Both read the database of the current settings, like `trueclout keys`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from trueclout.service.cli.common import DATE_FORMATS, utc
+
 feedback_app = typer.Typer(help="The analysts' queue: list labels and disputes, export labels "
                                 "as a labelled snapshot set for training.",
                            no_args_is_help=True)
 
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 SinceOption = Annotated[datetime | None, typer.Option(
     formats=DATE_FORMATS, help="Only items filed at or after this date/time (UTC unless a "
     "zone is given).")]
@@ -39,33 +40,6 @@ class LabelChoice(StrEnum):
     confirmed_genuine = "confirmed_genuine"
 
 
-def utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def open_database() -> Any:
-    from trueclout.service.runtime.server import prepare_database
-    from trueclout.settings import get_settings
-
-    return prepare_database(get_settings())
-
-
-def call(fn: Any, **kwargs: Any) -> Any:
-    """A data function in one transaction; database failures become one user-facing message."""
-    from trueclout.errors import UserError
-    from trueclout.service.db.engine import StorageError
-
-    database = open_database()
-    try:
-        return database.call(fn, **kwargs)
-    except StorageError as exc:
-        raise UserError(f"the database refused the operation ({exc})") from exc
-    finally:
-        database.dispose()
-
-
 @feedback_app.command("list")
 def list_feedback(
     kind: Annotated[KindName | None, typer.Option(help="label or dispute.")] = None,
@@ -78,25 +52,23 @@ def list_feedback(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,
 ) -> None:
     """The newest items of the queue, filtered."""
-    from trueclout.service.analysts.feedback import item_out
+    from trueclout.service.analysts.feedback import queue_page
     from trueclout.service.analysts.retention import parse_account
-    from trueclout.service.db.feedback import QueueFilter, list_items
+    from trueclout.service.cli.common import call
+    from trueclout.service.db.feedback import QueueFilter
 
     platform, account_id = parse_account(account) if account else (None, None)
     where = QueueFilter(kind=kind.value if kind else None, label=label.value if label else None,
                         status=status.value if status else None, since=utc(since),
                         platform=platform, account_id=account_id)
-    def page(*, session: Any) -> tuple[list[Any], bool]:
-        rows, cursor = list_items(session=session, where=where, limit=limit)
-        return [item_out(r) for r in rows], cursor is not None
-
-    rows, more = call(page)
+    page = call(queue_page, where=where, limit=limit)
     if as_json:
-        for item in rows:
+        for item in page.items:
             typer.echo(item.model_dump_json())
     else:
-        _print_items(rows)
-    typer.echo(f"{len(rows)} item(s){'; more match (raise --limit)' if more else ''}", err=True)
+        _print_items(page.items)
+    more = "; more match (raise --limit)" if page.next_cursor else ""
+    typer.echo(f"{len(page.items)} item(s){more}", err=True)
 
 
 def _print_items(items: list[Any]) -> None:
@@ -123,19 +95,16 @@ def export(
 ) -> None:
     """Write the labels filed since DATE, joined with their scored snapshots, in the training
     format (tables + labels.parquet); the latest label per account wins."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from trueclout.files import utc_now
+    from trueclout.progress import progress_stage
     from trueclout.service.analysts.export import export_feedback
+    from trueclout.service.cli.common import open_database
 
     database = open_database()
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=Console(stderr=True), disable=quiet) as progress:
-            task = progress.add_task("exporting labelled accounts", total=None)
+        with progress_stage("exporting labelled accounts", enabled=not quiet) as progress:
             summary = export_feedback(database, out=out, since=utc(since), now=utc_now(),
-                                      on_progress=lambda n: progress.advance(task, n))
+                                      on_progress=progress.advance)
     finally:
         database.dispose()
     by_label = ", ".join(f"{n} {name}" for name, n in sorted(summary.by_label.items()))

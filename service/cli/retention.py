@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -34,22 +34,18 @@ def _summary(counts: dict[str, int]) -> str:
 
 
 def _purge_expired(dry_run: bool) -> None:
-    from rich.console import Console
-    from rich.progress import Progress, TextColumn
-
     from trueclout.errors import UserError
+    from trueclout.progress import progress_stage
     from trueclout.service.analysts.retention import purge_expired
-    from trueclout.service.cli.feedback import open_database
+    from trueclout.service.cli.common import open_database
 
     if dry_run:
         raise UserError("--dry-run applies to --account only")
     database = open_database()
     try:
-        with Progress(TextColumn("{task.description} {task.completed} snapshots"),
-                      console=Console(stderr=True)) as progress:
-            task = progress.add_task("deleting expired snapshots:", total=None)
+        with progress_stage("deleting expired snapshots") as progress:
             counts = purge_expired(database, requested_by="trueclout purge --expired",
-                                   on_batch=lambda n: progress.advance(task, n))
+                                   on_batch=progress.advance)
     finally:
         database.dispose()
     typer.echo(f"deleted {_summary(counts)}")
@@ -58,19 +54,15 @@ def _purge_expired(dry_run: bool) -> None:
 def _purge_account(account: str, dry_run: bool) -> None:
     from trueclout.files import utc_now
     from trueclout.service.analysts.retention import account_counts, parse_account, purge_account
-    from trueclout.service.cli.feedback import call
+    from trueclout.service.cli.common import call
 
     platform, account_id = parse_account(account)
     if dry_run:
         counts = call(account_counts, platform=platform, account_id=account_id)
         typer.echo(f"would delete {_summary(counts)} for {platform}:{account_id}")
         return
-
-    def erase(*, session: Any) -> dict[str, int]:
-        return purge_account(session=session, platform=platform, account_id=account_id,
-                             now=utc_now(), requested_by="trueclout purge --account")
-
-    counts = call(erase)
+    counts = call(purge_account, platform=platform, account_id=account_id, now=utc_now(),
+                  requested_by="trueclout purge --account")
     typer.echo(f"deleted {_summary(counts)} for {platform}:{account_id}")
     if not any(counts.values()):
         typer.echo("nothing was stored about this account", err=True)

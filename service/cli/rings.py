@@ -1,7 +1,7 @@
 """`trueclout rings`: find rings across all accounts and write the table servers look up.
 
 Ring detection needs every account's engagement at once, so it runs in batch
-(``features.graph_table.detect_rings``) over a table folder or a JSON (Lines)
+(``features.graph.table.detect_rings``) over a table folder or a JSON (Lines)
 file of snapshots.  The table is written atomically; running servers pick it
 up within ``TRUECLOUT_RING_TABLE_CHECK_SECONDS`` without a restart.
 """
@@ -16,12 +16,6 @@ import typer
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from trueclout.tables import SnapshotTables
-
-# The graph stage reads these tables; the others are read as ids only (cheap).
-_GRAPH_TABLES = ("profiles", "posts", "engagements", "reposts_made")
-_IDS_ONLY = {"followers": ("account_id",), "follower_history": ("account_id",)}
-
 
 def rings(
     data: Annotated[Path, typer.Argument(
@@ -32,6 +26,7 @@ def rings(
 ) -> None:
     """Detect dense blocks, lockstep groups and mutual-repost cores; write the ring table."""
     from trueclout.features.graph.table import detect_rings, save_ring_table
+    from trueclout.service.batch.graph import read_graph_tables
     from trueclout.settings import get_settings
 
     target = out or get_settings().resolved_ring_table
@@ -42,19 +37,6 @@ def rings(
         f"  {stage}: {seconds:.1f} s", err=True))
     save_ring_table(table, target)
     typer.echo(summary(table, target))
-
-
-def read_graph_tables(data: Path) -> SnapshotTables:
-    """Every account's graph tables as one ``SnapshotTables`` (followers and history empty)."""
-    from trueclout.io import iter_table_chunks
-    from trueclout.tables import SCHEMAS, SnapshotTables, concat_tables
-
-    chunks = [
-        SnapshotTables(**{name: chunk[name] if name in _GRAPH_TABLES
-                          else SCHEMAS[name].empty_table() for name in SCHEMAS})
-        for chunk in iter_table_chunks(data, columns=_IDS_ONLY)
-    ]
-    return concat_tables(chunks)
 
 
 def summary(table: pa.Table, path: Path) -> str:

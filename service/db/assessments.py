@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
-from trueclout.service.db.models import StoredAssessment
+from trueclout.service.db.models import (
+    StoredAssessment,
+    decode_cursor,
+    encode_cursor,
+    newest_first,
+)
 
 
 def store_assessments(
@@ -55,21 +58,12 @@ class HistoryCursor:
     id: int
 
     def encode(self) -> str:
-        raw = f"{self.scored_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_cursor(self.scored_at, self.id)
 
     @classmethod
     def decode(cls, text: str) -> HistoryCursor:
         """Raises ValueError for anything this service did not hand out."""
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            when, _, ident = raw.partition("|")
-            scored_at = datetime.fromisoformat(when)
-            if scored_at.tzinfo is None:
-                raise ValueError("naive time")
-            return cls(scored_at=scored_at, id=int(ident))
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise ValueError("is not a cursor returned by this endpoint") from exc
+        return cls(*decode_cursor(text))
 
 
 def account_history(
@@ -90,17 +84,7 @@ def account_history(
     )
     if api_key_id is not None:
         query = query.where(StoredAssessment.api_key_id == api_key_id)
-    if before is not None:
-        query = query.where(
-            or_(
-                StoredAssessment.scored_at < before.scored_at,
-                and_(StoredAssessment.scored_at == before.scored_at,
-                     StoredAssessment.id < before.id),
-            )
-        )
-    query = query.order_by(StoredAssessment.scored_at.desc(), StoredAssessment.id.desc())
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = HistoryCursor(rows[-1].scored_at, rows[-1].id) if more else None
-    return rows, cursor
+    rows, last = newest_first(
+        session, query, at=StoredAssessment.scored_at, ident=StoredAssessment.id, limit=limit,
+        before=None if before is None else (before.scored_at, before.id))
+    return rows, None if last is None else HistoryCursor(*last)

@@ -13,8 +13,6 @@ each table, never whose data it was.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +23,20 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    and_,
     func,
-    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from trueclout.service.db.models import Base, PortableJSON, StoredAssessment, UTCDateTime
+from trueclout.service.db.models import (
+    Base,
+    PortableJSON,
+    StoredAssessment,
+    UTCDateTime,
+    decode_cursor,
+    encode_cursor,
+    newest_first,
+)
 
 KINDS = ("label", "dispute")
 STATUSES = ("open", "upheld", "rejected")
@@ -156,21 +160,12 @@ class QueueCursor:
     id: int
 
     def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_cursor(self.created_at, self.id)
 
     @classmethod
     def decode(cls, text: str) -> QueueCursor:
         """Raises ValueError for anything this service did not hand out."""
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            when, _, ident = raw.partition("|")
-            created_at = datetime.fromisoformat(when)
-            if created_at.tzinfo is None:
-                raise ValueError("naive time")
-            return cls(created_at=created_at, id=int(ident))
-        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-            raise ValueError("is not a cursor returned by this endpoint") from exc
+        return cls(*decode_cursor(text))
 
 
 @dataclass(frozen=True)
@@ -202,16 +197,11 @@ def list_items(
     *, session: Session, where: QueueFilter, limit: int, before: QueueCursor | None = None
 ) -> tuple[list[FeedbackItem], QueueCursor | None]:
     """One page of the queue, newest first, and the cursor of the next page (None: last page)."""
-    query = where.apply(select(FeedbackItem))
-    if before is not None:
-        query = query.where(or_(
-            FeedbackItem.created_at < before.created_at,
-            and_(FeedbackItem.created_at == before.created_at, FeedbackItem.id < before.id)))
-    query = query.order_by(FeedbackItem.created_at.desc(), FeedbackItem.id.desc())
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (QueueCursor(rows[-1].created_at, rows[-1].id) if more else None)
+    rows, last = newest_first(
+        session, where.apply(select(FeedbackItem)), at=FeedbackItem.created_at,
+        ident=FeedbackItem.id, limit=limit,
+        before=None if before is None else (before.created_at, before.id))
+    return rows, None if last is None else QueueCursor(*last)
 
 
 def labels_since(*, session: Session, since: datetime | None) -> list[FeedbackItem]:

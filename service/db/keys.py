@@ -12,13 +12,14 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trueclout.errors import UserError
+from trueclout.files import utc_now
 from trueclout.service.db.models import ApiKey
 
 Scope = Literal["platform", "analyst", "recruiter"]
@@ -73,7 +74,7 @@ def create_key(
         key_hash=hash_secret(secret),
         scopes=_checked_scopes(scopes),
         rate_per_second=rate_per_second,
-        created_at=now or datetime.now(UTC),
+        created_at=now or utc_now(),
     )
     session.add(row)
     session.flush()
@@ -90,7 +91,7 @@ def revoke_key(*, session: Session, key_id: int, now: datetime | None = None) ->
     if row is None:
         raise UserError(f"no API key with id {key_id} (see `trueclout keys list`)")
     if row.revoked_at is None:
-        row.revoked_at = now or datetime.now(UTC)
+        row.revoked_at = now or utc_now()
     return row
 
 
@@ -99,7 +100,7 @@ def revoke_keys_named(*, session: Session, name: str, now: datetime | None = Non
     result = session.execute(
         update(ApiKey)
         .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now or datetime.now(UTC))
+        .values(revoked_at=now or utc_now())
     )
     return result.rowcount or 0
 
@@ -119,5 +120,5 @@ def find_active_key(*, session: Session, secret: str) -> KeyInfo | None:
 
 def touch_key(*, session: Session, key_id: int, now: datetime | None = None) -> None:
     session.execute(
-        update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now or datetime.now(UTC))
+        update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now or utc_now())
     )

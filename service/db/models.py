@@ -8,16 +8,37 @@ revisions and new classes here.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    and_,
+    or_,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 # JSON for portability; JSONB on PostgreSQL so analysts can query it.
 PortableJSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC; a time without a zone is taken as UTC (a bare date: its midnight)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -39,13 +60,51 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Paged lists, newest first (an account's history, the analysts' queue)
+
+
+def encode_cursor(at: datetime, ident: int) -> str:
+    """Where the next page starts: the time and id of the last row returned, opaque to clients."""
+    raw = f"{at.isoformat()}|{ident}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[datetime, int]:
+    """``encode_cursor``'s (time, id); ValueError for anything this service did not hand out."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        when, _, ident = raw.partition("|")
+        at = datetime.fromisoformat(when)
+        if at.tzinfo is None:
+            raise ValueError("naive time")
+        return at, int(ident)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
+        raise ValueError("is not a cursor returned by this endpoint") from exc
+
+
+def newest_first(
+    session: Session, query: Select[Any], *, at: InstrumentedAttribute[datetime],
+    ident: InstrumentedAttribute[int], limit: int, before: tuple[datetime, int] | None,
+) -> tuple[list[Any], tuple[datetime, int] | None]:
+    """One page of ``query`` by (``at``, ``ident``) descending, after ``before``; and the
+    (time, id) the next page starts after (None: this is the last page)."""
+    if before is not None:
+        query = query.where(or_(at < before[0], and_(at == before[0], ident < before[1])))
+    query = query.order_by(at.desc(), ident.desc())
+    rows = list(session.scalars(query.limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, (getattr(last, at.key), getattr(last, ident.key))
 
 
 class ApiKey(Base):

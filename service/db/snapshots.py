@@ -127,3 +127,24 @@ def find_scored_snapshot(*, session: Session, assessment_id: str, now: datetime)
         return SnapshotLookup("expired", expires_at=row.expires_at)
     return SnapshotLookup("found", decode_snapshot(row.snapshot, row.content_encoding),
                           row.expires_at)
+
+
+def latest_per_account(*, session: Session, since: datetime, now: datetime,
+                       limit: int) -> list[Any]:
+    """The newest kept snapshot of each account stored since ``since``, newest first, at most
+    ``limit`` accounts; rows of (platform, account_id, snapshot, content_encoding)."""
+    query = (select(ScoredSnapshot.platform, ScoredSnapshot.account_id,
+                    ScoredSnapshot.snapshot, ScoredSnapshot.content_encoding)
+             .where(ScoredSnapshot.stored_at >= since, ScoredSnapshot.expires_at > now)
+             .order_by(ScoredSnapshot.stored_at.desc(), ScoredSnapshot.id.desc()))
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for row in session.execute(query.execution_options(yield_per=500)):
+        key = (row.platform, row.account_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    return rows

@@ -10,6 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from trueclout import __version__
+from trueclout.service.analysts.disputes import DisputeLimiter
 from trueclout.service.analysts.drift import DriftMonitor, ObservingScorer, build_monitor
 from trueclout.service.analysts.retention import PeriodicPurge
 from trueclout.service.api.examples import load_examples
@@ -24,6 +25,7 @@ from trueclout.service.runtime.middleware import BodySizeLimitMiddleware, Reques
 from trueclout.service.runtime.ratelimit import RateLimiter
 from trueclout.service.scoring.scorer import Scorer, load_scorer
 from trueclout.service.web.errors import PageErrorsMiddleware
+from trueclout.service.web.main import PAGE_ROUTERS
 from trueclout.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -87,8 +89,9 @@ def create_app(
     app.state.keys = KeyAuthenticator(database, cache_seconds=settings.key_cache_seconds)
     app.state.limiter = RateLimiter(default_rate=settings.rate_limit_per_second,
                                     burst_seconds=settings.rate_limit_burst_seconds)
+    app.state.dispute_limiter = DisputeLimiter(settings.dispute_rate_per_hour)
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, *PAGE_ROUTERS):
         app.include_router(router)
     # Added last = outermost: every answer, 413s included, gets a request id and a log line.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

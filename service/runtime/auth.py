@@ -1,14 +1,24 @@
-"""Who is calling: bearer keys looked up by hash, cached briefly per worker."""
+"""Who is calling: bearer keys looked up by hash, cached briefly per worker, and admitted.
+
+``authorize`` is the one gate for every key, whether it came as a bearer
+header (the API) or in a form field (the ``/trust`` page): the same lookup,
+scope check and rate limit, the same errors.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import Literal
+
+from starlette.requests import Request
 
 from trueclout.service.db.engine import Database
 from trueclout.service.db.keys import KeyInfo, find_active_key, hash_secret, touch_key
+from trueclout.service.runtime.errors import ApiError
+from trueclout.service.runtime.ratelimit import RateLimiter
 
 log = logging.getLogger("trueclout.service")
 
@@ -67,3 +77,44 @@ class KeyAuthenticator:
         except Exception:  # noqa: BLE001
             log.warning("could not record the key's last use", exc_info=True,
                         extra={"fields": {"key_id": key_id}})
+
+
+RefusalReason = Literal["missing", "invalid", "scope", "rate"]
+
+
+class KeyRefused(ApiError):
+    """A key that was not admitted; ``reason`` lets a page word it its own way."""
+
+    def __init__(self, reason: RefusalReason, status: int, message: str, *,
+                 retry_after: int = 0, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, headers=headers)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _unauthorized(reason: RefusalReason, message: str) -> KeyRefused:
+    return KeyRefused(reason, 401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authorize(request: Request, secret: str | None, scopes: Collection[str]) -> KeyInfo:
+    """The active key for ``secret`` if it has any of ``scopes`` and is within its rate.
+
+    Raises ``KeyRefused``: 401 without a key or with an unknown or revoked one,
+    403 without the scope, 429 over the rate.  The key's id is noted on the
+    request (for the access log) as soon as the key is known.
+    """
+    if not secret:
+        raise _unauthorized("missing", "missing API key: send `Authorization: Bearer <key>`")
+    authenticator: KeyAuthenticator = request.app.state.keys
+    key = await authenticator.lookup(secret)
+    if key is None:
+        raise _unauthorized("invalid", "invalid or revoked API key")
+    request.state.key_id = key.id
+    if not key.scopes.intersection(scopes):
+        raise KeyRefused("scope", 403, f"this API key lacks the {' or '.join(scopes)} scope")
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.retry_after(key.id, key.rate_per_second)
+    if wait:
+        raise KeyRefused("rate", 429, f"rate limit exceeded for this API key; retry in {wait} s",
+                         retry_after=wait, headers={"Retry-After": str(wait)})
+    return key

@@ -141,7 +141,7 @@ def judge(
 ) -> Judgement:
     """Features, prediction and every rule, as arrays over the accounts of ``tables``.
 
-    ``graph``: ring-table rows (``features.graph_table``) covering these
+    ``graph``: ring-table rows (``features.graph.table``) covering these
     accounts, or None (global ring features then unknown).
     """
     frame = compute_features(tables, audience_scorer=model.follower_model, graph=graph)

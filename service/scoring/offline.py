@@ -12,6 +12,7 @@ from typing import IO, TypeVar
 from trueclout.errors import UserError
 from trueclout.files import atomic_open, utc_now
 from trueclout.io import count_accounts, iter_records
+from trueclout.progress import Progress, SilentProgress
 from trueclout.service.scoring import scorer as scoring
 from trueclout.settings import Settings
 
@@ -26,11 +27,12 @@ def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
 
 
 @contextmanager
-def _sink(out: Path | None) -> Iterator[IO[str]]:
+def _sink(out: Path | None, stdout: IO[str] | None) -> Iterator[IO[str]]:
     """stdout, or ``out`` written atomically (a failed run never leaves a partial file there)."""
     if out is None:
-        yield sys.stdout
-        sys.stdout.flush()
+        stdout = stdout or sys.stdout
+        yield stdout
+        stdout.flush()
         return
     with atomic_open(out, "w", encoding="utf-8") as fh:
         yield fh
@@ -41,27 +43,26 @@ def score_file(
     out: Path | None,
     *,
     settings: Settings,
-    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    report: Callable[[str], None],
+    progress: Progress | None = None,
+    stdout: IO[str] | None = None,
 ) -> tuple[int, int]:
     """Assess every valid snapshot in ``path``; returns (scored, invalid).
 
     Each invalid record is reported (``file:line ...``) and skipped.  The
     scorer comes from the same loader as the server's, and each line is
-    exactly the JSON body ``POST /v1/score`` returns.
+    exactly the JSON body ``POST /v1/score`` returns.  Without ``out`` the
+    lines go to ``stdout`` (default ``sys.stdout``; a caller showing a bar
+    passes the real one, since a live bar redirects ``sys.stdout`` through itself).
     """
-    from tqdm import tqdm
-
-    scorer = scoring.load_scorer(settings)
-    if not scorer.ready():
-        try:
-            scorer.model_info()
-        except scoring.ModelNotLoaded as exc:
-            raise UserError(str(exc)) from exc
-        raise UserError("model not loaded")
+    progress = progress or SilentProgress()
+    try:
+        scorer = scoring.require_ready(scoring.load_scorer(settings))
+    except scoring.ModelNotLoaded as exc:
+        raise UserError(str(exc)) from exc
     good = bad = 0
-    total = count_accounts(path)
-    with _sink(out) as sink, tqdm(total=total, unit="snapshot", disable=None,
-                                  file=sys.stderr) as progress:
+    progress.start("scoring", count_accounts(path))
+    with _sink(out, stdout) as sink:
         for chunk in _chunks(iter_records(path), CHUNK):
             valid = []
             for record in chunk:
@@ -76,5 +77,5 @@ def score_file(
                     sink.write(scoring.assessment_json(assessment))
                     sink.write("\n")
                 good += len(valid)
-            progress.update(len(chunk))
+            progress.advance(len(chunk))
     return good, bad

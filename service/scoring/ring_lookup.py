@@ -1,7 +1,7 @@
 """The ring table at scoring time: loaded once, looked up per request, reloaded when it changes.
 
 Rings are found in batch over every account's engagement
-(``trueclout rings``, ``features.graph_table``) and written atomically to a
+(``trueclout rings``, ``features.graph.table``) and written atomically to a
 Parquet file.  A server looks each scored account up in memory (a dict from
 account id to row: O(1), no file read per request) and checks the file's
 modification time and size at most every ``check_seconds``; when they

@@ -83,7 +83,12 @@ class UnavailableScorer:
         raise self._refuse()
 
 
-
+def require_ready(scorer: Scorer) -> Scorer:
+    """``scorer`` when it can score now; else ``ModelNotLoaded`` with the reason it gives."""
+    if not scorer.ready():
+        scorer.model_info()  # raises ModelNotLoaded with the reason
+        raise ModelNotLoaded("model not loaded")
+    return scorer
 
 
 def load_scorer(settings: Settings) -> Scorer:

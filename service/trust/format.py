@@ -1,4 +1,7 @@
-"""How numbers and dates read on trust-check reports (also registered as Jinja2 filters)."""
+"""How numbers and dates read on trust-check reports (also registered as Jinja2 filters).
+
+Shares (percentages) are ``features.humanize.pct``, the one share formatter.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +32,6 @@ def human_score(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.1f}".removesuffix(".0")
-
-
-def human_share(value: float) -> str:
-    """``7%``; ``<1%`` rather than a misleading ``0%`` for small, non-zero shares."""
-    if 0 < value < 0.005:
-        return "<1%"
-    return f"{value:.0%}"
 
 
 def human_bytes(size: int) -> str:

@@ -2,7 +2,7 @@
 
 ``compose_report`` is pure: the request, the snapshot that was scored and the
 model's assessment in; the report out.  Every sentence in it is either fixed
-text that follows the wording rules (``trust_wording``) or a model reason
+text that follows the wording rules (``trust.wording``) or a model reason
 passed through ``neutral_message``.  From the snapshot the report keeps only
 what the page needs (the account's identity and its follower-growth series).
 """
@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict
 
 from trueclout.assessment import Assessment, ConfidenceLevel, Family, ModelRef, RiskLevel
 from trueclout.contract import AccountSnapshot, Platform
+from trueclout.features.humanize import pct
 from trueclout.service.trust.coverage import describe_coverage
-from trueclout.service.trust.format import human_count, human_date, human_share, plural
+from trueclout.service.trust.format import human_count, human_date, plural
 from trueclout.service.trust.request import TrustCheckRequest
 from trueclout.service.trust.scores import compare_scores
 from trueclout.service.trust.verdict import VerdictLevel, decide_verdict, signals_for
@@ -167,8 +168,8 @@ def _audience(assessment: Assessment, total: int, present: bool,
     summary = (
         f"About {human_count(reach.followers)} of {human_count(total)} followers look authentic "
         f"(between {human_count(reach.followers_low)} and {human_count(reach.followers_high)}). "
-        f"The estimated share of inauthentic followers is {human_share(reach.fake_share)} "
-        f"(between {human_share(reach.fake_share_low)} and {human_share(reach.fake_share_high)})"
+        f"The estimated share of inauthentic followers is {pct(reach.fake_share)} "
+        f"(between {pct(reach.fake_share_low)} and {pct(reach.fake_share_high)})"
         f", from a sample of {plural(sample_size, 'follower')}."
     )
     if present:

@@ -19,17 +19,16 @@ from trueclout.files import utc_now
 from trueclout.service.analysts.disputes import (
     MAX_FORM_BYTES,
     MAX_FORM_FIELDS,
-    DisputeForm,
-    DisputeLimiter,
     DisputeRefused,
     file_dispute,
 )
+from trueclout.service.api.deps import DisputeLimiterDep
 from trueclout.service.db.engine import StorageError
 from trueclout.service.db.feedback import get_item
-from trueclout.service.runtime.errors import request_id_of
 from trueclout.service.trust.check import is_report_id, read_report
 from trueclout.service.trust.report import TrustReport
-from trueclout.service.web.errors import error_page
+from trueclout.service.web.errors import page_error
+from trueclout.service.web.forms import DisputeForm
 from trueclout.service.web.pages import render_report, report_not_found
 from trueclout.service.web.rendering import PAGE_HEADERS, render_page
 from trueclout.settings import Settings
@@ -50,42 +49,27 @@ STATUS_PAGE = {
 }
 
 
-def _page_error(request: Request, status: int, message: str,
-                headers: dict[str, str] | None = None) -> Response:
-    body = error_page(status, message, request_id_of(request.scope))
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
-                    headers={**PAGE_HEADERS, **(headers or {})})
-
-
-def _limiter(request: Request) -> DisputeLimiter:
-    """One limiter per application (per worker process), made on first use."""
-    state = request.app.state
-    if getattr(state, "dispute_limiter", None) is None:
-        settings: Settings = state.settings
-        state.dispute_limiter = DisputeLimiter(settings.dispute_rate_per_hour)
-    return state.dispute_limiter
-
-
 @router.post("/trust/{report_id}/dispute", name="trust_dispute_submit")
-async def submit_dispute(request: Request, report_id: str) -> Response:
+async def submit_dispute(request: Request, report_id: str,
+                         limiter: DisputeLimiterDep) -> Response:
     """File a dispute; errors re-show the report page with the form as it was typed."""
     settings: Settings = request.app.state.settings
     if not is_report_id(report_id):
         return report_not_found(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return _page_error(request, 413, f"A dispute is a short text (up to 2,000 "
-                           f"characters); this form sent {int(declared):,} bytes.")
-    wait = _limiter(request).retry_after(request.client.host if request.client else "")
+        return page_error(request, 413, f"A dispute is a short text (up to 2,000 "
+                          f"characters); this form sent {int(declared):,} bytes.")
+    wait = limiter.retry_after(request.client.host if request.client else "")
     if wait:
-        return _page_error(request, 429, "Too many disputes were sent from your connection "
-                           f"recently. Please try again in {wait // 60 + 1} minutes.",
-                           {"Retry-After": str(wait)})
+        return page_error(request, 429, "Too many disputes were sent from your connection "
+                          f"recently. Please try again in {wait // 60 + 1} minutes.",
+                          {"Retry-After": str(wait)})
     try:
         data = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS,
                                   max_part_size=MAX_FORM_BYTES)
     except StarletteHTTPException as exc:
-        return _page_error(request, 400, f"The form could not be read ({exc.detail}).")
+        return page_error(request, 400, f"The form could not be read ({exc.detail}).")
     form = DisputeForm.read(data)
     if form.errors:
         found = await read_report(report_id, request.app.state.database)
@@ -95,13 +79,13 @@ async def submit_dispute(request: Request, report_id: str) -> Response:
                              status=422, dispute=form)
     try:
         item = await request.app.state.database.run(
-            file_dispute, report_id=report_id, form=form, now=utc_now(),
-            max_open=settings.dispute_max_open_per_report)
+            file_dispute, report_id=report_id, statement=form.statement, contact=form.contact,
+            now=utc_now(), max_open=settings.dispute_max_open_per_report)
     except DisputeRefused as exc:
-        return _page_error(request, exc.status, exc.message)
+        return page_error(request, exc.status, exc.message)
     except StorageError:
-        return _page_error(request, 503, "The dispute could not be saved; nothing was stored. "
-                           "Please try again in a moment.", {"Retry-After": "1"})
+        return page_error(request, 503, "The dispute could not be saved; nothing was stored. "
+                          "Please try again in a moment.", {"Retry-After": "1"})
     target = request.url_for("trust_dispute_page", report_id=report_id, item_id=item.item_id)
     return RedirectResponse(target.path, status_code=303, headers=PAGE_HEADERS)
 
@@ -113,8 +97,8 @@ async def dispute_page(request: Request, report_id: str, item_id: str) -> Respon
     if is_report_id(report_id) and item_id.startswith("fb_") and len(item_id) <= 32:
         item = await request.app.state.database.run(get_item, item_id=item_id)
     if item is None or item.kind != "dispute" or item.report_id != report_id:
-        return _page_error(request, 404, "There is no dispute at this address. Check the link, "
-                           "or send the dispute again from the report page.")
+        return page_error(request, 404, "There is no dispute at this address. Check the link, "
+                          "or send the dispute again from the report page.")
     heading, explanation, words = STATUS_PAGE[item.status]
     return render_page("trust_dispute.html", heading=heading, explanation=explanation,
                        dispute_status=item.status, status_words=words, received=item.created_at,

@@ -1,4 +1,4 @@
-"""Readable error pages under ``/trust``, and the Accept negotiation the trust-check API uses.
+"""Readable error pages under ``/trust``.
 
 The service answers every error in one JSON shape.  Under the pages' prefix
 the reader is a person with a browser, so ``PageErrorsMiddleware`` turns
@@ -12,12 +12,15 @@ must see).
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Mapping
 
 import orjson
 from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trueclout.service.runtime.errors import request_id_of
 from trueclout.service.trust.format import human_bytes
 from trueclout.service.web.rendering import PAGE_HEADERS, render_page
 
@@ -38,39 +41,6 @@ TITLES = {
     503: "The service cannot answer right now",
 }
 
-_MEDIA_RANGE = re.compile(r"^\s*([^;\s]+)\s*(?:;(.*))?$")
-
-
-def _quality(params: str | None) -> float:
-    for param in (params or "").split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return max(0.0, min(1.0, float(value)))
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def prefers_html(accept: str | None) -> bool:
-    """Whether an ``Accept`` header asks for HTML over JSON (a browser, not an API client).
-
-    HTML must be named explicitly (``text/html``); wildcards count for JSON, so
-    ``*/*`` (curl, most HTTP libraries) and a missing header get JSON.
-    """
-    html = json = 0.0
-    for part in (accept or "").split(","):
-        match = _MEDIA_RANGE.match(part)
-        if not match:
-            continue
-        media, q = match.group(1).lower(), _quality(match.group(2))
-        if media in ("text/html", "application/xhtml+xml"):
-            html = max(html, q)
-        elif media in ("application/json", "application/*", "*/*"):
-            json = max(json, q)
-    return html > 0 and html > json
-
-
 def is_page_path(path: str) -> bool:
     return path == PAGES_PREFIX or path.startswith(PAGES_PREFIX + "/")
 
@@ -81,6 +51,14 @@ def error_page(status: int, message: str, request_id: str | None) -> bytes:
                            title=TITLES.get(status, "Something is not right"),
                            message=message, status_code=status, request_id=request_id)
     return bytes(response.body)
+
+
+def page_error(request: Request, status: int, message: str,
+               headers: Mapping[str, str] | None = None) -> Response:
+    """An error page answered by a page route itself (with the pages' headers)."""
+    body = error_page(status, message, request_id_of(request.scope))
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
+                    headers={**PAGE_HEADERS, **(headers or {})})
 
 
 class PageErrorsMiddleware:

@@ -1,4 +1,8 @@
-"""The form at ``/trust``: its fields read into a ``TrustCheckRequest`` document, and its errors.
+"""The pages' forms and their one kind of error, ``FormError``.
+
+- The form at ``/trust``: its fields read into a ``TrustCheckRequest`` document.
+- The dispute form on a report page: ``DisputeForm`` (its rules are in
+  ``service/analysts/disputes.py``).
 
 Errors are shown beside the field they concern and in a summary at the top,
 in plain words; a problem inside the snapshot names its path in the snapshot
@@ -17,6 +21,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from trueclout.contract import describe_errors
+from trueclout.service.analysts.disputes import dispute_problems
 from trueclout.service.trust.request import TrustCheckRequest
 
 FIELD_LABELS = {
@@ -27,6 +32,9 @@ FIELD_LABELS = {
     "snapshot_file": "Snapshot file",
     "snapshot_text": "Pasted snapshot",
     "assessment_id": "Assessment id",
+    # The dispute form on a report page.
+    "statement": "What is wrong with this verdict",
+    "contact": "How to reach you",
 }
 REQUEST_FIELDS = ("claimed_score", "platform", "handle", "assessment_id")
 
@@ -53,8 +61,10 @@ _BOUND = re.compile(r"^Input should be (greater|less) than or equal to (\S+)$")
 
 @dataclass(frozen=True)
 class FormError:
+    """One problem with a form, shown beside its field and in the summary."""
+
     status: int
-    anchor: str  # the form field it belongs to (its id)
+    anchor: str  # the form field it belongs to (its name; on /trust also its id)
     path: str | None  # the path inside the snapshot, when it is about the snapshot
     reason: str
 
@@ -66,6 +76,19 @@ class FormError:
     def sentence(self) -> str:
         """The reason as a sentence on its own, beside its field."""
         return self.reason[:1].upper() + self.reason[1:]
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def errors_by_field(errors: Sequence[FormError]) -> dict[str, list[FormError]]:
+    """The errors grouped by the field they are shown beside, in order."""
+    by_field: dict[str, list[FormError]] = {}
+    for error in errors:
+        by_field.setdefault(error.anchor, []).append(error)
+    return by_field
 
 
 def plain_reason(field: str, error_type: str, reason: str) -> str:
@@ -95,18 +118,14 @@ class FormInput:
 
     @classmethod
     async def read(cls, form: FormData) -> FormInput:
-        def text(name: str) -> str:
-            value = form.get(name)
-            return value if isinstance(value, str) else ""
-
         upload = form.get("snapshot_file")
         file_bytes = None
         if isinstance(upload, UploadFile):
             file_bytes = await upload.read() or None
-        return cls(access_key=text("access_key").strip(), claimed_score=text("claimed_score"),
-                   platform=text("platform"), handle=text("handle"),
-                   snapshot_text=text("snapshot_text"), assessment_id=text("assessment_id"),
-                   file_bytes=file_bytes)
+        return cls(access_key=_text(form, "access_key").strip(),
+                   claimed_score=_text(form, "claimed_score"), platform=_text(form, "platform"),
+                   handle=_text(form, "handle"), snapshot_text=_text(form, "snapshot_text"),
+                   assessment_id=_text(form, "assessment_id"), file_bytes=file_bytes)
 
     def echo(self) -> dict[str, str]:
         """What the form shows again after an error (never the key, never the file)."""
@@ -174,3 +193,23 @@ def form_errors(details: Sequence[Mapping[str, str]], form: FormInput) -> list[F
         else:
             errors.append(FormError(422, "snapshot_text", field or None, reason))
     return errors
+
+
+@dataclass(frozen=True)
+class DisputeForm:
+    """What the person typed on a report page, and what is wrong with it (empty: may be filed)."""
+
+    statement: str = ""
+    contact: str = ""
+    errors: tuple[FormError, ...] = ()
+
+    @classmethod
+    def read(cls, form: FormData) -> DisputeForm:
+        # Browsers send line breaks as CRLF; count characters as the person typed them.
+        statement = _text(form, "statement").replace("\r\n", "\n").strip()
+        contact = _text(form, "contact").strip()
+        return cls(statement, contact, tuple(FormError(422, name, None, reason) for name, reason
+                                             in dispute_problems(statement, contact)))
+
+    def errors_for(self, name: str) -> list[FormError]:
+        return errors_by_field(self.errors).get(name, [])

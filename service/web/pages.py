@@ -1,7 +1,8 @@
 """The recruiter's pages: the form at ``/trust`` and each report at ``/trust/{report_id}``.
 
 The form is not an open scoring endpoint: it asks for a recruiter key and
-checks it (scope, rate limit) exactly as the API does.  The key travels in the
+checks it through the API's own gate (``runtime.auth.authorize``: scope, rate
+limit), only wording the refusals for people.  The key travels in the
 form body, never in a cookie, so another site cannot submit the form with
 someone's authority (no CSRF surface).  A report page needs no key: its
 unguessable address is the permission, until it expires.
@@ -19,15 +20,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trueclout.contract import PLATFORMS
 from trueclout.service.db.engine import StorageError
-from trueclout.service.db.keys import KeyInfo
-from trueclout.service.runtime.errors import ApiError, request_id_of
+from trueclout.service.runtime.auth import KeyRefused, authorize
+from trueclout.service.runtime.errors import ApiError
 from trueclout.service.scoring.scorer import ModelNotLoaded
 from trueclout.service.trust.check import is_report_id, read_report, run_trust_check
 from trueclout.service.trust.format import human_bytes, human_date
 from trueclout.service.trust.report import TrustReport, expiry_notice
 from trueclout.service.web.charts import growth_chart, score_chart
-from trueclout.service.web.errors import error_page
-from trueclout.service.web.forms import FormError, FormInput, form_errors
+from trueclout.service.web.errors import page_error
+from trueclout.service.web.forms import FormError, FormInput, errors_by_field, form_errors
 from trueclout.service.web.rendering import PAGE_HEADERS, render_page
 from trueclout.settings import Settings
 
@@ -45,12 +46,9 @@ NOT_SAVED = "the report could not be saved; nothing was stored, try again"
 def _form_page(request: Request, form: FormInput, errors: list[FormError],
                status: int = 200) -> Response:
     settings: Settings = request.app.state.settings
-    by_field: dict[str, list[FormError]] = {}
-    for error in errors:
-        by_field.setdefault(error.anchor, []).append(error)
     return render_page(
         "trust_form.html", status=status, values=form.echo(), errors=errors,
-        errors_by_field=by_field,
+        errors_by_field=errors_by_field(errors),
         platforms=[(p, FORM_PLATFORM_NAMES.get(p, PLATFORM_NAMES[p])) for p in PLATFORMS],
         max_size=human_bytes(settings.max_body_bytes),
         ttl_days=settings.trust_report_ttl_days)
@@ -61,22 +59,18 @@ async def trust_form(request: Request) -> Response:
     return _form_page(request, FormInput(), [])
 
 
-async def _authorised(request: Request, secret: str) -> KeyInfo | FormError:
-    """The recruiter key from the form, checked as the API checks a bearer key."""
-    if not secret:
-        return FormError(401, "access_key", None, "enter your recruiter key")
-    key = await request.app.state.keys.lookup(secret)
-    if key is None:
-        return FormError(401, "access_key", None, "this key is not valid, or has been revoked")
-    request.state.key_id = key.id
-    if "recruiter" not in key.scopes:
-        return FormError(403, "access_key", None,
-                         "this key cannot run trust checks (it lacks the recruiter scope)")
-    wait = request.app.state.limiter.retry_after(key.id, key.rate_per_second)
-    if wait:
-        return FormError(429, "access_key", None,
-                         f"too many checks with this key; try again in {wait} seconds")
-    return key
+# The form's words for why ``authorize`` refused the key (the API's are for programmers).
+KEY_REFUSED = {
+    "missing": "enter your recruiter key",
+    "invalid": "this key is not valid, or has been revoked",
+    "scope": "this key cannot run trust checks (it lacks the recruiter scope)",
+    "rate": "too many checks with this key; try again in {wait} seconds",
+}
+
+
+def _key_error(refused: KeyRefused) -> FormError:
+    reason = KEY_REFUSED[refused.reason].format(wait=refused.retry_after)
+    return FormError(refused.status, "access_key", None, reason)
 
 
 @router.post("/trust", name="trust_form_submit")
@@ -90,9 +84,10 @@ async def submit_trust_form(request: Request) -> Response:
         return _form_page(request, FormInput(), [FormError(
             400, "snapshot_file", None, f"the form could not be read ({exc.detail})")], 400)
     form = await FormInput.read(form_data)
-    key = await _authorised(request, form.access_key)
-    if isinstance(key, FormError):
-        return _form_page(request, form, [key], key.status)
+    try:
+        key = await authorize(request, form.access_key, ("recruiter",))
+    except KeyRefused as refused:
+        return _form_page(request, form, [_key_error(refused)], refused.status)
     check, errors = form.request()
     if check is None:
         return _form_page(request, form, errors, 422)
@@ -120,9 +115,7 @@ def report_not_found(request: Request, expired_on: datetime | None = None) -> Re
     else:
         message = ("There is no trust-check report at this address. It may have expired, or "
                    "the link may be incomplete.")
-    body = error_page(404, message, request_id_of(request.scope))
-    return Response(body, status_code=404, media_type="text/html; charset=utf-8",
-                    headers=PAGE_HEADERS)
+    return page_error(request, 404, message)
 
 
 @router.get("/trust/{report_id}", name="trust_page")

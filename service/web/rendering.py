@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from trueclout.features.humanize import pct
 from trueclout.service.trust import format as trust_format
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -47,7 +48,7 @@ def environment() -> Environment:
         "human_date": trust_format.human_date,
         "human_count": trust_format.human_count,
         "human_score": trust_format.human_score,
-        "human_share": trust_format.human_share,
+        "pct": pct,
     })
     return env
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from trueclout.io import (
 from trueclout.tables import SCHEMAS, snapshots_to_tables, tables_to_snapshots
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(snapshots(), min_size=1, max_size=4, unique_by=lambda s: s.account_id))
 def test_round_trip_through_tables(snaps: list[AccountSnapshot]) -> None:

@@ -109,6 +109,7 @@ def batch() -> SnapshotTables:
     return tables_of(*docs)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(snapshot=snapshots(), position=st.integers(0, 999))
 def test_one_snapshot_equals_its_row_in_a_batch_of_1000(

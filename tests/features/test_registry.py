@@ -119,7 +119,8 @@ def test_render_reason_formats_for_people() -> None:
 
 @pytest.mark.parametrize(("fn", "value", "text"), [
     (count, 2310.4, "2,310"), (count, 0, "0"), (pct, 0.741, "74%"), (pct, 0.004, "0.4%"),
-    (pct, 1.0, "100%"), (days, 1, "1 day"), (days, 2.4, "2 days"),
+    (pct, 0.0001, "<0.1%"), (pct, 0.0, "0%"), (pct, 1.0, "100%"), (days, 1, "1 day"),
+    (days, 2.4, "2 days"),
     (days, 0.2, "less than a day"), (duration, 45, "45 seconds"), (duration, 5_400, "90 minutes"),
     (duration, 86_400, "24 hours"), (duration, 86_400 * 3, "3 days"), (number, 48.21, "48"),
     (number, 3.14159, "3.1"), (number, 0.123, "0.12"), (pct, float("nan"), "unknown"),
@@ -130,12 +131,25 @@ def test_humanize(fn, value, text) -> None:
 
 def test_feature_reference_is_current() -> None:
     assert DOCS.read_text() == registry.render_reference(), (
-        "docs/features.md is stale: run python -m trueclout.features.registry > docs/features.md")
+        "docs/features.md is stale: run `trueclout dev feature-docs`")
 
 
-def test_reference_is_printed_by_the_module() -> None:
-    out = subprocess.run([sys.executable, "-m", "trueclout.features.registry"],
+def test_reference_is_printed_by_the_dev_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "trueclout.cli", "dev", "feature-docs", "-"],
                          capture_output=True, text=True, check=True).stdout
     assert out == registry.render_reference()
     for spec in REGISTRY:
         assert f"`{spec.name}`" in out
+
+
+def test_dev_command_writes_and_checks_the_reference(tmp_path: Path, capsys) -> None:
+    from trueclout.cli import main
+
+    target = tmp_path / "features.md"
+    assert main(["dev", "feature-docs", str(target), "--check"]) == 1  # missing
+    assert main(["dev", "feature-docs", str(target)]) == 0
+    assert target.read_text() == registry.render_reference()
+    assert main(["dev", "feature-docs", str(target), "--check"]) == 0
+    target.write_text(target.read_text() + "edited by hand\n")
+    assert main(["dev", "feature-docs", str(target), "--check"]) == 1
+    assert "stale" in capsys.readouterr().err

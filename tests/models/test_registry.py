@@ -107,3 +107,27 @@ def test_unreadable_state_is_a_clear_error(registry: ModelRegistry) -> None:
     (registry.models_dir / STATE_FILE).write_text("{not json")
     with pytest.raises(UserError, match="unreadable registry state"):
         registry.active()
+
+
+def test_a_staged_model_is_committed_by_one_rename_and_a_copy_it_holds_is_discarded(
+        registry: ModelRegistry, two_models: tuple[Path, Path]) -> None:
+    with registry.staging() as folder:
+        assert folder.parent == registry.models_dir and folder.name.startswith(".")
+        shutil.copytree(two_models[0], folder)
+        committed = registry.commit(folder)
+        assert not committed.existed and not folder.exists()
+    assert committed.path == registry.models_dir / committed.version
+    with registry.staging() as folder:
+        shutil.copytree(two_models[0], folder)
+        again = registry.commit(folder)
+        assert again.existed and again.version == committed.version
+    assert [p.name for p in registry.models_dir.iterdir()] == [committed.version]
+    assert registry.add(two_models[0]) == committed.version
+
+
+def test_a_failed_staging_leaves_nothing_behind(registry: ModelRegistry,
+                                                two_models: tuple[Path, Path]) -> None:
+    with pytest.raises(RuntimeError), registry.staging() as folder:
+        shutil.copytree(two_models[0], folder)
+        raise RuntimeError("training failed")
+    assert list(registry.models_dir.iterdir()) == []

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
+from tests.notebooks import run_notebook
 from trueclout.features.registry import FAMILIES
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "signals_tour.ipynb"
-
+pytestmark = pytest.mark.slow
 
 def test_signals_tour_runs_and_shows_each_family(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NOTEBOOK_ACCOUNTS", "300")
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    notebook = run_notebook("signals_tour.ipynb", tmp_path, monkeypatch)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     outputs = [o for cell in code for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
     plots = [o for o in outputs if "image/png" in o.get("data", {})]
     # The AUC bars, the heat map, one figure per family and the two hard-negative scatters.
     assert len(plots) == 2 + len(FAMILIES) + 2

@@ -33,7 +33,7 @@ from trueclout.service.db.keys import create_key
 from trueclout.service.db.models import StoredAssessment
 from trueclout.service.runtime.app import create_app
 from trueclout.service.scoring.scorer import Scorer
-from trueclout.settings import Settings
+from trueclout.settings import Settings, get_settings
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TRUECLOUT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -174,3 +174,16 @@ def sqlite_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service
 @pytest.fixture
 def platform_key(service: Service) -> str:
     return service.new_key("platform")
+
+
+@pytest.fixture
+def same_settings_as(monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    """Point the CLI's settings (environment) at a running service's database."""
+
+    def point(service: Service) -> None:
+        monkeypatch.setenv("TRUECLOUT_DATA_DIR", str(service.settings.data_dir))
+        monkeypatch.setenv("TRUECLOUT_DATABASE_URL", service.settings.resolved_database_url)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()

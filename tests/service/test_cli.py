@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,19 +27,6 @@ from trueclout.service.scoring import scorer as scoring
 from trueclout.settings import get_settings
 
 KEY = re.compile(r"tc_[A-Za-z0-9_-]{43}")
-
-
-@pytest.fixture
-def same_settings_as(monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
-    """Point the CLI's settings (environment) at a running service's database."""
-
-    def point(service: Service) -> None:
-        monkeypatch.setenv("TRUECLOUT_DATA_DIR", str(service.settings.data_dir))
-        monkeypatch.setenv("TRUECLOUT_DATABASE_URL", service.settings.resolved_database_url)
-        get_settings.cache_clear()
-
-    yield point
-    get_settings.cache_clear()
 
 
 def test_keys_created_listed_and_revoked_by_the_cli_work_on_the_server(
@@ -169,6 +155,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow
 def test_local_serve_prints_a_working_key_and_fails_honestly_without_a_model(
     tmp_path: Path,
 ) -> None:

@@ -143,6 +143,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_trueclout_serve_scores_with_the_shipped_model(tmp_path: Path) -> None:
     """`make run`: `trueclout serve --local` answers with the shipped model, no other step."""
     env = {**os.environ, "TRUECLOUT_DATA_DIR": str(tmp_path)}

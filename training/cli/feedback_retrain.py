@@ -1,8 +1,8 @@
-"""`trueclout train BASE --from-feedback EXPORT`: the command's side of ``feedback_retrain``.
+"""`trueclout train BASE --from-feedback EXPORT`: the command's side of ``feedback.retrain``.
 
-Called from ``cli_train.train`` (which owns the options); runs the retraining
-with progress bars on stderr and prints what changed and whether promotion is
-proposed.
+Called from ``training.cli.train.train`` (which owns the options); runs
+``retrain_from_feedback`` with progress bars on stderr and prints what
+changed and whether promotion is proposed.
 """
 
 from __future__ import annotations
@@ -11,23 +11,24 @@ from typing import Any
 
 import typer
 
+from trueclout.progress import StageProgress
 from trueclout.training.feedback.retrain import FeedbackRetrain, RetrainResult
 
 
 def train_from_feedback(job: FeedbackRetrain, *, follower_model: str | None,
                         quiet: bool) -> RetrainResult:
-    from trueclout.training.cli.train import (
-        RichProgress,
-        _follower_component,
-        _print_promotion,
-        _registry,
-    )
+    from trueclout.training.cli.train import _print_promotion, _registry
     from trueclout.training.feedback.retrain import retrain_from_feedback
+    from trueclout.training.fit.train import follower_component
 
-    follower, note = _follower_component(follower_model)
-    with RichProgress(enabled=not quiet) as progress:
-        result = retrain_from_feedback(job, follower=follower, follower_note=note,
-                                       registry=_registry(), progress=progress)
+    registry = _registry()
+    follower = follower_component(follower_model, registry)
+    if follower.warning:
+        typer.echo(follower.warning, err=True)
+    with StageProgress(enabled=not quiet) as progress:
+        result = retrain_from_feedback(job, follower=follower.model,
+                                       follower_note=follower.note, registry=registry,
+                                       progress=progress)
     report(result, _print_promotion)
     return result
 

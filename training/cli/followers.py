@@ -56,25 +56,15 @@ def _read(data: Path, fmt: DataFormat) -> LabelledFollowers:
 
 @contextmanager
 def _progress(total: int | None, quiet: bool = False) -> Iterator[Any]:
-    """A bar (or spinner) on stderr; yields ``step(description, advance=1)``."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    """One bar on stderr, cleared when done; yields ``step(description, advance=1)``."""
+    from trueclout.progress import StageProgress
 
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True,
-                  disable=quiet) as progress:
-        task = progress.add_task("starting", total=total)
+    with StageProgress(not quiet, transient=True) as progress:
+        progress.start("starting", total)
 
         def step(description: str, advance: int = 1) -> None:
-            progress.update(task, description=description, advance=advance)
+            progress.describe(description)
+            progress.advance(advance)
 
         yield step
 

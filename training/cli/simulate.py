@@ -31,23 +31,18 @@ def simulate(
     Writes the contract tables, labels.parquet, follower_labels.parquet and
     manifest.json (seed, parameters, sha256 of every file) to OUT.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
+    from trueclout.progress import progress_stage
     from trueclout.training.sim.output import check_request, write_world
 
     params = check_request(accounts, seed, format, chunk_accounts,
                            followers_sample=followers_sample,
                            observed_at=observed_at, engagement_scale=engagement_scale,
                            history_days=history_days)
-    console = Console(stderr=True)
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeRemainingColumn(), console=console,
-                  transient=False) as progress:
-        task = progress.add_task("simulating accounts", total=max(accounts, 0))
+    with progress_stage("simulating accounts", max(accounts, 0),
+                        rate_unit="accounts") as progress:
         manifest = write_world(
             out, accounts, seed, formats=format, chunk_accounts=chunk_accounts,
-            on_chunk=lambda n: progress.advance(task, n), params=params,
+            on_chunk=progress.advance, params=params,
         )
     rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
     typer.echo(f"wrote {accounts:,} accounts (seed {seed}) to {out}: {rows}")

@@ -4,28 +4,23 @@ The analyst's path: train on a labelled snapshot set (the artifact lands in
 the models directory as a candidate), read its report, evaluate it on other
 labelled data (optionally against another model), and promote it, which
 compares it with the active model on the same accounts and shows how many
-change risk level.  Heavy libraries are imported inside the commands so
-``trueclout --help`` stays fast; progress goes to stderr, results to stdout.
+change risk level.  The work is done by ``training.fit.train`` and
+``training.evaluate.run``; these commands parse options, call them and print.
+Heavy libraries are imported inside the commands so ``trueclout --help``
+stays fast; progress goes to stderr, results to stdout.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from trueclout.files import write_files
 from trueclout.progress import StageProgress
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from trueclout.models.artifact import Artifact
-    from trueclout.training.data.labelled import LabelledSet, TrainingSet
 
 LabelsOption = Annotated[Path | None, typer.Option(
     "--labels", help="Labels table (Parquet, CSV or JSON Lines keyed by account_id); "
@@ -37,6 +32,7 @@ NoRingsOption = Annotated[bool, typer.Option(
     "--no-rings", help="Skip the global ring stage: graph features stay unknown (NaN).")]
 ThreadsOption = Annotated[int | None, typer.Option(
     "--threads", min=1, help="Threads for XGBoost and the forest (default: all cores).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -53,10 +49,6 @@ def register(app: typer.Typer) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-# Stages with a bar each, on stderr (``TrainingProgress`` of fit.py).
-RichProgress = StageProgress
 
 
 def quiet_openmp() -> None:
@@ -83,64 +75,6 @@ def _registry() -> Any:
 
 def _default_threads(threads: int | None) -> int:
     return threads or max(1, os.cpu_count() or 1)
-
-
-def _load(ref: str, *, threads: int = 1) -> Artifact:
-    from trueclout.models.artifact import load_artifact
-
-    artifact = load_artifact(_registry().resolve(ref))
-    artifact.set_threads(threads)
-    return artifact
-
-
-def _ring_table(labelled: LabelledSet, ring_table: Path | None, no_rings: bool,
-                progress: RichProgress) -> pa.Table | None:
-    if no_rings:
-        return None
-    if ring_table is not None:
-        from trueclout.features.graph.table import load_ring_table
-
-        return load_ring_table(ring_table)
-    from trueclout.training.data.labelled import ring_table as compute_rings
-
-    progress.start("finding rings in the engagement graph", None)
-    return compute_rings(labelled)
-
-
-def _features(labelled: LabelledSet, follower_model: Any, graph: pa.Table | None,
-              progress: RichProgress, what: str, digest: str,
-              thinning: Any = None) -> TrainingSet:
-    from trueclout.training.data.labelled import build_training_set
-
-    progress.start(f"computing features{what}", labelled.n_accounts)
-    return build_training_set(labelled, follower_model=follower_model, graph=graph,
-                              on_progress=progress.advance, digest=digest, thinning=thinning)
-
-
-def _follower_components_equal(a: Artifact, b: Artifact) -> bool:
-    def files(artifact: Artifact) -> dict[str, str]:
-        return {k: v for k, v in artifact.card["files"].items()
-                if k.startswith("follower_model/")}
-
-    return files(a) == files(b)
-
-
-def _features_for(artifacts: list[Artifact], labelled: LabelledSet, graph: pa.Table | None,
-                  progress: RichProgress) -> list[TrainingSet]:
-    """Features per artifact, computed with its own follower component (shared when equal)."""
-    from trueclout.training.data.labelled import data_digest
-
-    digest = data_digest(labelled)
-    sets: list[TrainingSet] = []
-    for i, artifact in enumerate(artifacts):
-        same = next((sets[j] for j in range(i)
-                     if _follower_components_equal(artifacts[j], artifact)), None)
-        if same is not None:
-            sets.append(same)
-            continue
-        what = f" for {artifact.version}" if len(artifacts) > 1 else ""
-        sets.append(_features(labelled, artifact.follower_model, graph, progress, what, digest))
-    return sets
 
 
 def _console() -> Any:
@@ -234,7 +168,7 @@ def train(
         "random, so the model also judges rings from the snapshot alone (as the service does "
         "for accounts its ring table does not cover).")] = 0.5,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
     from_feedback: Annotated[Path | None, typer.Option(
         "--from-feedback", help="A `trueclout feedback export` folder: train on DATA plus these "
         "labels and compare with the active model on held-out feedback (docs/ANALYSTS.md).")]
@@ -253,10 +187,8 @@ def train(
     """Train the account-level model on labelled snapshots; the result is a candidate model."""
     quiet_openmp()
     from trueclout.errors import UserError
-    from trueclout.files import utc_now
-    from trueclout.models.artifact import running_features
-    from trueclout.training.data.labelled import Thinning, open_labelled
-    from trueclout.training.fit.account import TrainingConfig, check_device, train_artifact
+    from trueclout.training.fit.account import TrainingConfig, check_device
+    from trueclout.training.fit.train import TrainJob, TrainRequest
 
     if calibration not in ("isotonic", "sigmoid"):
         raise UserError(f"--calibration must be 'isotonic' or 'sigmoid', not {calibration!r}")
@@ -284,80 +216,22 @@ def train(
             no_rings=no_rings, write_report=not no_report), follower_model=follower_model,
             quiet=quiet)
         return
-    labelled = open_labelled(data, labels)
-    component, component_note = _follower_component(follower_model)
-    names, registry_version = running_features()
-    registry = _registry()
-    target = out or registry.models_dir / f".training-{os.getpid()}"
-    with RichProgress(enabled=not quiet) as progress:
-        from trueclout.training.data.labelled import data_digest
-
-        thinning = Thinning(thin_share, seed=seed, hide_rings=hide_rings)
-        extra = {"follower_model": component_note,
-                 "rings": "none" if no_rings else (
-                     str(ring_table) if ring_table else "computed over the data"),
-                 "labels": str(labelled.labels_path), "notes": labelled.notes,
-                 "thinning": thinning.to_json()}
-        if dask or scheduler:  # distributed: training/fit/on_dask.py
-            from trueclout.training.fit.on_dask import train_with_cluster
-
-            trained = train_with_cluster(
-                labelled, config, target, scheduler=scheduler, name=name,
-                registry_version=registry_version, follower_model=component,
-                ring_table=ring_table, no_rings=no_rings, thinning=thinning,
-                write_report=not no_report, progress=progress,
-                created_at=utc_now(whole_seconds=True), extra_training=extra)
-        else:
-            graph = _ring_table(labelled, ring_table, no_rings, progress)
-            training_set = _features(labelled, component, graph, progress, "",
-                                     data_digest(labelled), thinning)
-            if tuple(training_set.feature_names) != tuple(names):
-                raise UserError("the feature pipeline returned another feature list than its "
-                                "registry; reinstall TrueClout")
-            trained = train_artifact(
-                training_set, config, target, name=name, registry_version=registry_version,
-                follower_model=component, write_report=not no_report, progress=progress,
-                created_at=utc_now(whole_seconds=True), overwrite=False, extra_training=extra)
-    path = trained.path
-    if out is None:
-        version = trained.card["version"]
-        final = registry.models_dir / version
-        if final.exists():
-            shutil.rmtree(target)
-            typer.echo(f"identical to the existing model {version}; kept that one", err=True)
-        else:
-            os.replace(target, final)
-        path = final
-    _print_comparison(trained.evaluation.summary)
-    typer.echo(f"model {trained.card['version']} written to {path}")
+    job = TrainJob.open(TrainRequest(
+        data, labels, config, name, out=out, follower_model=follower_model,
+        ring_table=ring_table, no_rings=no_rings, thin_share=thin_share, hide_rings=hide_rings,
+        write_report=not no_report, dask=dask, scheduler=scheduler), _registry())
+    for warning in job.warnings:
+        typer.echo(warning, err=True)
+    with StageProgress(enabled=not quiet) as progress:
+        outcome = job.run(progress)
+    if outcome.existed:
+        typer.echo(f"identical to the existing model {outcome.version}; kept that one", err=True)
+    _print_comparison(outcome.trained.evaluation.summary)
+    typer.echo(f"model {outcome.version} written to {outcome.path}")
     if not no_report:
-        typer.echo(f"report: {path / 'report' / 'report.html'}")
-    typer.echo(f"next: trueclout evaluate {trained.card['version'] if out is None else path} "
+        typer.echo(f"report: {outcome.path / 'report' / 'report.html'}")
+    typer.echo(f"next: trueclout evaluate {outcome.version if out is None else outcome.path} "
                "DATA, then trueclout models promote ... --data DATA")
-
-
-def _follower_component(choice: str | None) -> tuple[Any, dict[str, Any]]:
-    """The follower model to build audience features with, and how it was chosen."""
-    from trueclout.errors import UserError
-
-    if choice == "none":
-        return None, {"source": "none: audience model columns are unknown (NaN)"}
-    if choice is None or choice in ("active", "default"):
-        from trueclout.models.artifact import load_artifact
-
-        try:
-            artifact = load_artifact(_registry().resolve(choice or "active"))
-        except UserError as exc:
-            if choice is not None:
-                raise
-            typer.echo(f"warning: no follower model (the active model is not usable: {exc}); "
-                       "audience model features will be unknown. Pass --follower-model.",
-                       err=True)
-            return None, {"source": f"none (no usable active model: {exc})"}
-        return artifact.follower_model, {"source": f"component of model {artifact.version}"}
-    from trueclout.models.follower_model import FollowerModel
-
-    return FollowerModel.load(Path(choice)), {"source": f"folder {choice}"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,28 +253,18 @@ def evaluate(
     threads: ThreadsOption = None,
     ring_table: RingTableOption = None,
     no_rings: NoRingsOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Evaluate a model on labelled snapshots: metrics, baselines, slices and plots."""
     quiet_openmp()
-    from trueclout.training.data.labelled import open_labelled
-    from trueclout.training.evaluate.metrics import evaluate_artifact
-    from trueclout.training.evaluate.report import render_report
+    from trueclout.training.evaluate.run import EvaluateRequest, EvaluationJob
 
-    n_threads = _default_threads(threads)
-    artifact = _load(model, threads=n_threads)
-    other = _load(against, threads=n_threads) if against else None
-    labelled = open_labelled(data, labels)
-    with RichProgress(enabled=not quiet) as progress:
-        graph = _ring_table(labelled, ring_table, no_rings, progress)
-        artifacts = [artifact] + ([other] if other is not None else [])
-        sets = _features_for(artifacts, labelled, graph, progress)
-        progress.start("scoring and measuring", None)
-        evaluation = evaluate_artifact(
-            artifact, sets[0], against=(other, sets[1]) if other is not None else None,
-            setting=f"evaluation on {data}")
-        evaluation.summary["notes"].extend(labelled.notes)
-        files = render_report(evaluation)
+    job = EvaluationJob.open(EvaluateRequest(
+        model, data, labels, against=against, threads=_default_threads(threads),
+        ring_table=ring_table, no_rings=no_rings), _registry())
+    with StageProgress(enabled=not quiet) as progress:
+        outcome = job.run(progress)
+    artifact, evaluation, files = outcome.artifact, outcome.evaluation, outcome.files
     folder = out if out is not None or as_json else Path(f"evaluation-{artifact.version}")
     if folder is not None:
         write_files(folder, files)
@@ -460,63 +324,40 @@ def promote_model(
     threads: ThreadsOption = None,
     ring_table: RingTableOption = None,
     no_rings: NoRingsOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Make a model active, if it does at least as well as the active one on the same data."""
     quiet_openmp()
-    from trueclout.errors import UserError
-    from trueclout.models.artifact import load_artifact
-    from trueclout.models.registry import RegistryError
-    from trueclout.training.data.labelled import open_labelled
-    from trueclout.training.evaluate.metrics import evaluate_artifact, promotion_check
+    from trueclout.training.evaluate.run import (
+        ACTIVE_NOT_LOADABLE,
+        NO_ACTIVE_MODEL,
+        PromoteRequest,
+        PromotionJob,
+    )
 
-    registry = _registry()
-    n_threads = _default_threads(threads)
-    version = registry.add(registry.resolve(model))
-    candidate = load_artifact(registry.models_dir / version)
-    candidate.set_threads(n_threads)
-    if registry.active_version() == version:
-        raise UserError(f"{version} is already the active model")
-    try:
-        active_path = registry.active()
-    except RegistryError:  # nothing promoted and nothing shipped: nothing to compare with
-        registry.promote(version, note=note, evidence={"comparison": "no model was active"})
-        typer.echo(f"promoted {version} (no model was active, so there was nothing to "
+    job = PromotionJob.open(PromoteRequest(
+        model, data, labels, force=force, tolerance=tolerance, note=note,
+        threads=_default_threads(threads), ring_table=ring_table, no_rings=no_rings), _registry())
+    if job.active is not None:
+        with StageProgress(enabled=not quiet) as progress:
+            check = job.compare(progress)
+        _print_promotion(check.rows)
+        _print_stability(check.stability, f"active {job.active.version}",
+                         f"candidate {job.version}")
+    for warning in job.warnings:
+        typer.echo(warning, err=True)
+    outcome = job.promote()
+    previous = outcome.event["previous"]
+    if outcome.without_comparison == NO_ACTIVE_MODEL:
+        typer.echo(f"promoted {outcome.version} (no model was active, so there was nothing to "
                    "compare with)")
-        return
-    try:
-        active = load_artifact(active_path)
-        active.set_threads(n_threads)
-    except UserError as exc:
-        if not force:
-            raise UserError(f"the active model ({active_path}) cannot be evaluated: {exc}; "
-                            "promote with --force to replace it without a comparison") from None
-        typer.echo(f"warning: active model not comparable ({exc}); promoting by force", err=True)
-        event = registry.promote(version, forced=True, note=note,
-                                 evidence={"comparison": "active model could not be loaded"})
-        typer.echo(f"promoted {version} (forced; previous: {event['previous'] or 'default'})")
-        return
-    labelled = open_labelled(data, labels)
-    with RichProgress(enabled=not quiet) as progress:
-        graph = _ring_table(labelled, ring_table, no_rings, progress)
-        active_set, candidate_set = _features_for([active, candidate], labelled, graph, progress)
-        progress.start("scoring both models", None)
-        setting = f"promotion check on {data}"
-        active_eval = evaluate_artifact(active, active_set, setting=setting, baselines=False)
-        candidate_eval = evaluate_artifact(candidate, candidate_set, setting=setting,
-                                           baselines=False)
-    check = promotion_check(active_eval, candidate_eval, tolerance)
-    _print_promotion(check.rows)
-    _print_stability(check.stability, f"active {active.version}", f"candidate {version}")
-    if not check.acceptable and not force:
-        raise UserError(f"promotion refused: {version} does worse than the active model "
-                        f"{active.version} on {', '.join(check.worse)} (tolerance {tolerance}); "
-                        "use --force to promote anyway")
-    evidence = {"data": str(data), "data_digest": active_set.digest,
-                "criteria": check.rows, "stability": check.stability}
-    event = registry.promote(version, forced=not check.acceptable, note=note, evidence=evidence)
-    forced = " (forced despite: " + ", ".join(check.worse) + ")" if not check.acceptable else ""
-    typer.echo(f"promoted {version}{forced}; previous: {event['previous'] or 'shipped default'}")
+    elif outcome.without_comparison == ACTIVE_NOT_LOADABLE:
+        typer.echo(f"promoted {outcome.version} (forced; previous: {previous or 'default'})")
+    else:
+        worse = outcome.check.worse if outcome.check is not None else []
+        forced = " (forced despite: " + ", ".join(worse) + ")" if outcome.forced else ""
+        typer.echo(f"promoted {outcome.version}{forced}; previous: "
+                   f"{previous or 'shipped default'}")
 
 
 def _print_promotion(rows: list[dict[str, Any]]) -> None:

@@ -28,6 +28,7 @@ from trueclout.errors import UserError
 from trueclout.features.families.rings import GRAPH_KEY
 from trueclout.io import LABELS_FILE, count_accounts, detect_format, iter_table_chunks
 from trueclout.models.account_model import OVERALL
+from trueclout.progress import Progress
 from trueclout.tables import TABLE_NAMES, SnapshotTables
 
 LABEL_FILE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".ndjson")
@@ -122,6 +123,11 @@ def find_labels(data: Path, labels: Path | None) -> Path:
 
 
 def read_label_table(path: Path) -> pa.Table:
+    """A labels table as stored: Parquet, CSV or JSON Lines (a folder: its labels.parquet).
+
+    CSV ids are read as text, so an id of digits keeps its leading zeros and
+    still matches the snapshots' ``account_id``.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / LABELS_FILE
@@ -262,6 +268,21 @@ def ring_table(labelled: LabelledSet, *, on_stage: Callable[[str, float], None] 
     except ModuleNotFoundError:
         return None
     return detect_rings(read_graph_tables(labelled), on_stage=on_stage)
+
+
+def rings_for(labelled: LabelledSet, *, precomputed: Path | None, no_rings: bool,
+              progress: Progress, stage: str = "finding rings in the engagement graph"
+              ) -> pa.Table | None:
+    """The ring table a run uses: none (``--no-rings``), a precomputed one (``--ring-table``),
+    or rings found over the data (a stage of its own: the whole graph is read)."""
+    if no_rings:
+        return None
+    if precomputed is not None:
+        from trueclout.features.graph.table import load_ring_table
+
+        return load_ring_table(precomputed)
+    progress.start(stage, None)
+    return ring_table(labelled)
 
 
 def read_graph_tables(labelled: LabelledSet) -> SnapshotTables:
@@ -460,26 +481,34 @@ def build_training_set(
         raise UserError(f"{labelled.data}: no accounts to train on")
     labels = pa.concat_tables(label_parts)
     account_ids = np.concatenate(ids)
-    group = labels.column("group_id").to_pylist()
-    groups = np.asarray([g if g is not None else f"account:{a}"
-                         for g, a in zip(group, account_ids, strict=True)], dtype=object)
     context: dict[str, np.ndarray] = {"platform": np.concatenate(platforms),
                                       "followers_count": np.concatenate(followers)}
     if labels.column("kind").null_count < labels.num_rows:
-        context["kind"] = np.asarray(
-            [k if k is not None else "unknown" for k in labels.column("kind").to_pylist()],
-            dtype=object)
+        context["kind"] = label_kinds(labels)
     return TrainingSet(
         x=np.concatenate(values),
         feature_names=names,
         account_ids=account_ids,
         labels={t: labels.column(t).to_numpy() for t in TACTICS},
-        groups=groups,
+        groups=account_groups(labels, account_ids),
         context=context,
         source=str(labelled.data),
         digest=digest if digest is not None else data_digest(labelled),
         table_rows=table_rows,
     )
+
+
+def account_groups(labels: pa.Table, account_ids: np.ndarray) -> np.ndarray:
+    """The cross-validation group of each account: its ``group_id``, or the account alone."""
+    group = labels.column("group_id").to_pylist()
+    return np.asarray([g if g is not None else f"account:{a}"
+                       for g, a in zip(group, account_ids, strict=True)], dtype=object)
+
+
+def label_kinds(labels: pa.Table) -> np.ndarray:
+    """What each account really is (the report's slices); "unknown" where not labelled."""
+    kinds = labels.column("kind").to_pylist()
+    return np.asarray([k if k is not None else "unknown" for k in kinds], dtype=object)
 
 
 def label_summary(data: TrainingSet) -> dict[str, Any]:

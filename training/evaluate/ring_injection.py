@@ -15,7 +15,8 @@ genuinely tight but slow communities and celebrities, generated vectorised),
 ``host_from_tables`` (e.g. the simulator's world, with its labels) and
 ``retweet_host`` (the real retweet timelines in ``../shared/datasets``).
 
-Run ``python -m trueclout.training.evaluate.ring_injection --help``.
+``injection_study`` runs a whole study and ``report_tables`` lays it out; from the command
+line: ``trueclout dev ring-injection --help``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +34,7 @@ from trueclout.errors import UserError
 from trueclout.features.graph.build import KINDS, edge_table
 from trueclout.features.graph.sparse import factorize
 from trueclout.features.graph.table import RingParams, detect_rings_from_arrays
+from trueclout.progress import Progress, SilentProgress
 from trueclout.tables import SnapshotTables
 
 CAMOUFLAGE: dict[str, float] = {"none": 0.0, "some": 1.0, "heavy": 3.0}
@@ -579,7 +582,7 @@ def pooled(scenarios: Iterable[Scenario], key: Callable[[Scenario], object]
     return out
 
 
-# --- command line ----------------------------------------------------------------------
+# --- a whole study ---------------------------------------------------------------------
 
 
 def _make_host(kind: str, accounts: int, seed: int, datasets: Path) -> Callable[[], Host]:
@@ -610,20 +613,59 @@ def _prf(s: Score) -> str:
     return f"{_fmt(s.precision)} {_fmt(s.recall)} {_fmt(s.f1)}"
 
 
-def _print_report(host: Host, scenarios: list[Scenario], own: dict[str, Score] | None) -> None:
-    from rich.console import Console
+@dataclass(frozen=True)
+class Study:
+    """A host, what came back from each planting, and the host's own rings' scores (if any)."""
+
+    host: Host
+    scenarios: list[Scenario]
+    own: dict[str, Score] | None
+
+
+def injection_study(
+    host: str = "synthetic",
+    *,
+    accounts: int = 20_000,
+    seed: int = 0,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    densities: Sequence[float] = DEFAULT_DENSITIES,
+    camouflage: Sequence[str] = tuple(CAMOUFLAGE),
+    members: int = 200,
+    datasets: Path = Path("../shared/datasets"),
+    progress: Progress | None = None,
+) -> Study:
+    """Build the host (synthetic, world or retweet), score its own rings, plant and detect.
+
+    ``progress`` sees one stage with a step per scenario.
+    """
+    progress = progress or SilentProgress()
+    made = _make_host(host, accounts, seed, datasets)()
+    own = run_detection(made) if (made.ring >= 0).any() else None
+    progress.start("planting and detecting", len(camouflage) * len(sizes) * len(densities))
+    scenarios = evaluate(lambda: made, sizes=sizes, densities=densities, camouflage=camouflage,
+                         members_per_scenario=members, seed=seed,
+                         on_scenario=lambda _: progress.advance())
+    return Study(made, scenarios, own)
+
+
+def report_tables(study: Study) -> list[Any]:
+    """The study as rich renderables: the host's own rings, then planted rings three ways.
+
+    The command prints them; building them here keeps the figures next to the code that
+    computes them and the printing out of the library.
+    """
     from rich.table import Table
 
-    console = Console(width=160)
-    console.print(f"host {host.label}: {host.n_nodes:,} accounts, {host.n_edges:,} edges, "
-                  f"{int((host.ring >= 0).sum()):,} own ring members")
+    host, scenarios, own = study.host, study.scenarios, study.own
+    out: list[Any] = [f"host {host.label}: {host.n_nodes:,} accounts, {host.n_edges:,} edges, "
+                      f"{int((host.ring >= 0).sum()):,} own ring members"]
     if own is not None:
         t = Table(title="host's own rings, nothing planted: precision recall F1")
         t.add_column("detector")
         t.add_column("P R F1")
         for name, s in own.items():
             t.add_row(name, _prf(s))
-        console.print(t)
+        out.append(t)
     for title, key in (
         ("by camouflage and ring size (densities pooled)", lambda sc: (sc.camouflage, sc.size)),
         ("by camouflage", lambda sc: (sc.camouflage,)),
@@ -636,55 +678,5 @@ def _print_report(host: Host, scenarios: list[Scenario], own: dict[str, Score] |
             t.add_column(f"{name} P R F1" if name != "rings" else "rings (blocks or lockstep)")
         for group, scores in pooled(scenarios, key).items():
             t.add_row(*(str(g) for g in group), *(_prf(scores[n]) for n in DETECTORS))
-        console.print(t)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m trueclout.training.evaluate.ring_injection``: plant, detect, print the tables."""
-    import argparse
-    import sys
-
-    from rich.progress import Progress
-
-    parser = argparse.ArgumentParser(prog="python -m trueclout.training.evaluate.ring_injection",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="synthetic", choices=("synthetic", "world", "retweet"))
-    parser.add_argument("--accounts", type=int, default=20_000,
-                        help="accounts of the synthetic host or simulated world")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
-    parser.add_argument("--densities", default=",".join(map(str, DEFAULT_DENSITIES)))
-    parser.add_argument("--camouflage", default=",".join(CAMOUFLAGE))
-    parser.add_argument("--members", type=int, default=200,
-                        help="planted ring members per scenario")
-    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"),
-                        help="folder holding retweet-timelines/ (for --host retweet)")
-    args = parser.parse_args(argv)
-    try:
-        make = _make_host(args.host, args.accounts, args.seed, args.datasets)
-        host = make()
-        levels = [c.strip() for c in args.camouflage.split(",")]
-        sizes = [int(x) for x in args.sizes.split(",")]
-        densities = [float(x) for x in args.densities.split(",")]
-        own = run_detection(host) if (host.ring >= 0).any() else None
-        total = len(levels) * len(sizes) * len(densities)
-        with Progress(transient=True, console=_stderr_console()) as progress:
-            task = progress.add_task("planting and detecting", total=total)
-            scenarios = evaluate(lambda: host, sizes=sizes, densities=densities,
-                                 camouflage=levels, members_per_scenario=args.members,
-                                 seed=args.seed,
-                                 on_scenario=lambda _: progress.advance(task))
-    except (UserError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
-    _print_report(host, scenarios, own)
-
-
-def _stderr_console():  # noqa: ANN202 - rich type imported lazily
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-if __name__ == "__main__":
-    main()
+        out.append(t)
+    return out

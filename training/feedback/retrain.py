@@ -38,12 +38,11 @@ side of the model already in service.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,6 +57,9 @@ from trueclout.training.feedback.compare import (
     judgements,
     render_comparison,
 )
+
+if TYPE_CHECKING:
+    from trueclout.models.registry import ModelRegistry
 
 DEFAULT_HOLDOUT_SHARE = 0.3
 DEFAULT_FEEDBACK_WEIGHT = 5
@@ -177,7 +179,6 @@ def fresh_folder(path: Path) -> Path:
     return path
 
 
-
 def repeated(data: TrainingSet, times: int) -> TrainingSet:
     """Every row ``times`` times: an integer sample weight the learners honour exactly."""
     return subset(data, np.repeat(np.arange(len(data)), times))
@@ -236,16 +237,10 @@ class _Sets:
         self.feedback_graph = self._graph(self.feedback, None, "feedback")
 
     def _graph(self, labelled: Any, ring_table: Path | None, what: str) -> Any:
-        if self.job.no_rings:
-            return None
-        if ring_table is not None:
-            from trueclout.features.graph.table import load_ring_table
+        from trueclout.training.data.labelled import rings_for
 
-            return load_ring_table(ring_table)
-        from trueclout.training.data.labelled import ring_table as compute_rings
-
-        self.progress.start(f"finding rings in the {what}", None)
-        return compute_rings(labelled)
+        return rings_for(labelled, precomputed=ring_table, no_rings=self.job.no_rings,
+                         progress=self.progress, stage=f"finding rings in the {what}")
 
     def build(self, follower: Any, what: str) -> tuple[TrainingSet, TrainingSet]:
         from trueclout.training.data.labelled import build_training_set, data_digest
@@ -262,8 +257,8 @@ class _Sets:
 
 
 def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note: dict,
-                          registry: Any, progress: Any, comparison_dir: Path | None = None
-                          ) -> RetrainResult:
+                          registry: ModelRegistry, progress: Any,
+                          comparison_dir: Path | None = None) -> RetrainResult:
     """Train, register and compare a candidate; see the module docstring for each step."""
     from trueclout.files import utc_now
     from trueclout.models.artifact import load_artifact, running_features
@@ -293,23 +288,19 @@ def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note:
         digest=hashlib.sha256(f"{base_set.digest}\0{feedback_set.digest}\0{job.weight}\0"
                               f"{job.holdout_share}\0{seed}".encode()).hexdigest())
     names, registry_version = running_features()
-    target = registry.models_dir / f".training-{os.getpid()}"
-    trained = train_artifact(
-        combined, job.config, target, name=job.name, registry_version=registry_version,
-        follower_model=follower, write_report=job.write_report, progress=progress,
-        created_at=utc_now(whole_seconds=True), overwrite=False,
-        extra_training={"follower_model": follower_note, "feedback": {
-            "export": str(job.export), "export_digest": feedback_set.digest,
-            "weight": job.weight, "holdout_share": job.holdout_share,
-            "trained_accounts": int(len(feedback_train)),
-            "heldout_accounts": int(feedback_out.sum()),
-            "base_holdout_share": BASE_HOLDOUT_SHARE}})
-    version = str(trained.card["version"])
-    final = registry.models_dir / version
-    if final.exists():
-        shutil.rmtree(target)
-    else:
-        os.replace(target, final)
+    with registry.staging() as folder:
+        train_artifact(
+            combined, job.config, folder, name=job.name, registry_version=registry_version,
+            follower_model=follower, write_report=job.write_report, progress=progress,
+            created_at=utc_now(whole_seconds=True), overwrite=False,
+            extra_training={"follower_model": follower_note, "feedback": {
+                "export": str(job.export), "export_digest": feedback_set.digest,
+                "weight": job.weight, "holdout_share": job.holdout_share,
+                "trained_accounts": int(len(feedback_train)),
+                "heldout_accounts": int(feedback_out.sum()),
+                "base_holdout_share": BASE_HOLDOUT_SHARE}})
+        committed = registry.commit(folder)
+    version, final = committed.version, committed.path
     candidate = load_artifact(final)
     candidate.set_threads(job.config.threads)
     progress.start("comparing the candidate with the active model", None)

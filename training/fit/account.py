@@ -45,7 +45,7 @@ from trueclout.models.account_model import (
     ForestScorer,
     LevelThreshold,
     LinearScorer,
-    Scorer,
+    TargetScorer,
     Thresholds,
     combine_overall,
     monotone_constraints,
@@ -132,13 +132,15 @@ def check_device(device: str) -> str:
 # Learners
 
 
-def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig,
-                constraints: Sequence[int] | None = None) -> BoosterScorer:
-    """``constraints``: XGBoost's monotone constraint per column (None: unconstrained)."""
-    import xgboost as xgb
+def xgboost_params(config: TrainingConfig, *, rows: int, positives: int,
+                   constraints: Sequence[int] | None, nthread: int) -> dict[str, Any]:
+    """XGBoost's parameters for one target, in-process or on a cluster (``on_dask``).
 
-    positives = max(int(y.sum()), 1)
-    params = {
+    ``positives`` of ``rows`` size the class weight; ``constraints``: the
+    monotone constraint per column (None: unconstrained).
+    """
+    positives = max(positives, 1)
+    params: dict[str, Any] = {
         "objective": "binary:logistic",
         "tree_method": "hist",
         "device": config.device,
@@ -147,13 +149,23 @@ def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig,
         "subsample": config.subsample,
         "colsample_bytree": config.colsample_bytree,
         "min_child_weight": config.min_child_weight,
-        "scale_pos_weight": (len(y) - positives) / positives,
-        "nthread": config.threads,
+        "scale_pos_weight": (rows - positives) / positives,
+        "nthread": nthread,
         "seed": config.seed,
         "verbosity": 0,
     }
     if constraints is not None and any(constraints):
         params["monotone_constraints"] = "(" + ",".join(str(int(c)) for c in constraints) + ")"
+    return params
+
+
+def fit_xgboost(x: np.ndarray, y: np.ndarray, config: TrainingConfig,
+                constraints: Sequence[int] | None = None) -> BoosterScorer:
+    """``constraints``: XGBoost's monotone constraint per column (None: unconstrained)."""
+    import xgboost as xgb
+
+    params = xgboost_params(config, rows=len(y), positives=int(y.sum()),
+                            constraints=constraints, nthread=config.threads)
     matrix = xgb.QuantileDMatrix(x, label=y, nthread=config.threads)
     booster = xgb.train(params, matrix, num_boost_round=config.trees)
     if config.device != "cpu":
@@ -205,7 +217,7 @@ def fit_forest(x: np.ndarray, y: np.ndarray, config: TrainingConfig) -> ForestSc
     return ForestScorer(forest)
 
 
-FITTERS: dict[str, Callable[[np.ndarray, np.ndarray, TrainingConfig], Scorer]] = {
+FITTERS: dict[str, Callable[[np.ndarray, np.ndarray, TrainingConfig], TargetScorer]] = {
     "xgboost": fit_xgboost,
     "logistic_regression": fit_logistic,
     "random_forest": fit_forest,
@@ -312,6 +324,19 @@ def choose_thresholds(
 # The whole fit
 
 
+def calibrate(raw: Mapping[str, np.ndarray], data: TrainingSet, method: str
+              ) -> tuple[dict[str, Calibrator], dict[str, np.ndarray]]:
+    """Calibrators fitted on out-of-fold raw scores, and the calibrated probabilities.
+
+    The overall probability is combined from the calibrated targets the way
+    the saved model combines them, so thresholds are chosen on what it predicts.
+    """
+    calibrators = {t: Calibrator.fit(raw[t], data.target(t), method) for t in TARGETS}
+    calibrated = {t: calibrators[t](raw[t]) for t in TARGETS}
+    tactics = {t: calibrated[t] for t in TACTICS}
+    return calibrators, {**tactics, OVERALL: combine_overall(calibrated[OVERALL], tactics)}
+
+
 def total_steps(config: TrainingConfig) -> int:
     """Model fits done by ``fit_account_model``: for progress bars."""
     return len(LEARNERS) * len(TARGETS) * (config.folds + 1)
@@ -340,12 +365,8 @@ def fit_account_model(
                 scorer = fitter(data.x[train], data.target(target)[train], config)
                 raw[target][test] = scorer.score(data.x[test])
                 step(f"{learner}: fold {k + 1}/{config.folds}, {target}")
-        calibrators = {t: Calibrator.fit(raw[t], data.target(t), config.calibration)
-                       for t in TARGETS}
-        calibrated = {t: calibrators[t](raw[t]) for t in TARGETS}
-        tactics = {t: calibrated[t] for t in TACTICS}
-        oof[learner] = {**tactics, OVERALL: combine_overall(calibrated[OVERALL], tactics)}
-        scorers: dict[str, Scorer] = {}
+        calibrators, oof[learner] = calibrate(raw, data, config.calibration)
+        scorers: dict[str, TargetScorer] = {}
         for target in TARGETS:
             scorers[target] = fitter(data.x, data.target(target), config)
             step(f"{learner}: final model, {target}")
@@ -410,6 +431,45 @@ def cv_metrics(evaluation: Any, config: TrainingConfig) -> dict[str, Any]:
     }
 
 
+def save_trained(
+    out: Path,
+    model: AccountModel,
+    evaluation: Any,
+    config: TrainingConfig,
+    *,
+    name: str,
+    registry_version: str,
+    follower_model: Any | None,
+    training: Mapping[str, Any],
+    extra_files: Mapping[str, bytes] | None = None,
+    created_at: datetime | None = None,
+    overwrite: bool = False,
+    write_report: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Save a fitted model with its card (and its report); returns the card.
+
+    In-process and distributed fits record the same facts about how they
+    were made; ``training`` adds what only that fit knows (its data, where it ran).
+    """
+    from trueclout.models.artifact import REPORT_DIR, attach_reports, save_artifact
+    from trueclout.training.evaluate.report import render_report
+
+    record = {"config": config.to_json(), "class_imbalance": CLASS_IMBALANCE,
+              "threshold_rule": THRESHOLD_RULE, **training}
+    card = save_artifact(out, model, name=name, training=record,
+                         metrics=cv_metrics(evaluation, config),
+                         registry_version=registry_version, follower_model=follower_model,
+                         extra_files=extra_files, created_at=created_at, overwrite=overwrite)
+    evaluation.summary["model"] = {"name": name, "version": card["version"]}
+    if write_report:
+        if progress:
+            progress.start("writing the report", None)
+        files = {f"{REPORT_DIR}/{k}": v for k, v in render_report(evaluation).items()}
+        card = attach_reports(out, files)
+    return card
+
+
 def train_artifact(
     data: TrainingSet,
     config: TrainingConfig,
@@ -425,10 +485,9 @@ def train_artifact(
     extra_training: Mapping[str, Any] | None = None,
 ) -> TrainedModel:
     """Fit every learner on a training set and save the artifact (with its CV report)."""
-    from trueclout.models.artifact import REPORT_DIR, attach_reports, save_artifact
+    from trueclout.models.reference import REFERENCE_FILE, reference_of
     from trueclout.training.data.labelled import label_summary
     from trueclout.training.evaluate.metrics import evaluate_probabilities, feature_importance
-    from trueclout.training.evaluate.report import render_report
 
     if progress:
         progress.start("fitting (grouped CV, then final models)", total_steps(config))
@@ -444,28 +503,15 @@ def train_artifact(
     )
     evaluation.summary["feature_importance"] = feature_importance(result.model, data.x,
                                                                   seed=config.seed)
-    training = {
-        "data": {"source": data.source, "digest": data.digest,
-                 "features_sha256": features_digest(data), **label_summary(data)},
-        "config": config.to_json(),
-        "class_imbalance": CLASS_IMBALANCE,
-        "threshold_rule": THRESHOLD_RULE,
-        **(extra_training or {}),
-    }
-    from trueclout.models.reference import REFERENCE_FILE, reference_of
-
     # What the model learned from, feature by feature: the baseline drift is measured against.
     reference = reference_of(data.x, data.feature_names, registry_version=registry_version,
                              source=data.source)
-    card = save_artifact(out, result.model, name=name, training=training,
-                         metrics=cv_metrics(evaluation, config),
-                         registry_version=registry_version, follower_model=follower_model,
-                         extra_files={REFERENCE_FILE: reference.to_bytes()},
-                         created_at=created_at, overwrite=overwrite)
-    evaluation.summary["model"] = {"name": name, "version": card["version"]}
-    if write_report:
-        if progress:
-            progress.start("writing the report", None)
-        files = {f"{REPORT_DIR}/{k}": v for k, v in render_report(evaluation).items()}
-        card = attach_reports(out, files)
+    card = save_trained(
+        out, result.model, evaluation, config, name=name, registry_version=registry_version,
+        follower_model=follower_model, training={
+            "data": {"source": data.source, "digest": data.digest,
+                     "features_sha256": features_digest(data), **label_summary(data)},
+            **(extra_training or {})},
+        extra_files={REFERENCE_FILE: reference.to_bytes()}, created_at=created_at,
+        overwrite=overwrite, write_report=write_report, progress=progress)
     return TrainedModel(Path(out), card, result, data, evaluation)

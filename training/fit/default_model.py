@@ -9,21 +9,21 @@ evaluation on a second world, generated with a seed the model never saw.
 The follower component is trained on the synthetic world's followers only:
 the research data sets' terms forbid shipping a model of them.
 
-    python -m trueclout.training.fit.default_model [--accounts N] [--threads T]
+    trueclout dev default-model [--accounts N] [--threads T]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from trueclout.models.artifact import SHIPPED_DIR
+from trueclout.progress import StageProgress
 
 NAME = "trueclout-default"
 TRAIN_SEED = 20260601
@@ -102,11 +102,14 @@ def build(
     threads: int = 2,
     work_dir: Path | None = None,
     quiet: bool = False,
+    report: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
-    """Simulate, train, evaluate on an unseen world, and write the artifact; returns its card."""
+    """Simulate, train, evaluate on an unseen world, and write the artifact; returns its card.
+
+    ``report`` receives the summary lines (the command prints them).
+    """
     from trueclout.features.registry import REGISTRY_VERSION
     from trueclout.models.artifact import attach_reference, attach_reports, load_artifact
-    from trueclout.training.cli.train import RichProgress
     from trueclout.training.data.labelled import (
         Thinning,
         build_training_set,
@@ -124,7 +127,7 @@ def build(
                 "holdout": None,
                 "holdout_thinned": Thinning(THIN_SHARE, seed=HOLDOUT_SEED, hide_rings=0.0),
                 "holdout_no_rings": None}
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp, RichProgress(not quiet) as progress:
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp, StageProgress(not quiet) as progress:
         worlds = {"train": (Path(tmp) / "train", accounts, TRAIN_SEED),
                   "holdout": (Path(tmp) / "holdout", holdout_accounts, HOLDOUT_SEED)}
         started = time.perf_counter()
@@ -197,7 +200,8 @@ def build(
             evaluations[what] = _card_summary(evaluation, f"{folder}/report.json")
         card = attach_reports(out, files, evaluations=evaluations)
         timings["holdout_evaluation"] = time.perf_counter() - started
-    _print_summary(card, holdout.summary, trained.card["training"]["data"], timings)
+    for line in summary_lines(card, holdout.summary, trained.card["training"]["data"], timings):
+        report(line)
     return card
 
 
@@ -225,14 +229,13 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
     and its version are unchanged.  Returns the reference's source note.
     """
     from trueclout.models.artifact import attach_reference, load_artifact
-    from trueclout.training.cli.train import RichProgress
     from trueclout.training.data.labelled import data_digest, open_labelled, ring_table
     from trueclout.training.sim.world import write_world
 
     artifact = load_artifact(out, trusted_dir=out)
     world = artifact.card["training"].get("world", {"seed": TRAIN_SEED,
                                                      "accounts": TRAIN_ACCOUNTS})
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp, RichProgress(not quiet) as progress:
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp, StageProgress(not quiet) as progress:
         folder = Path(tmp) / "train"
         progress.start(f"simulating the training world ({world['accounts']:,} accounts, "
                        f"seed {world['seed']})", world["accounts"])
@@ -263,52 +266,20 @@ def _card_summary(evaluation: Any, report: str) -> dict[str, Any]:
     }
 
 
-def _print_summary(card: dict[str, Any], holdout: dict[str, Any], data: dict[str, Any],
-                   timings: dict[str, float]) -> None:
-    out = sys.stdout
-    out.write(f"model {card['name']} {card['version']}: trained on {data['accounts']:,} "
-              f"accounts (data sha256 {data['digest'][:16]}...)\n")
-    out.write(f"holdout ({holdout['data']['n_accounts']:,} accounts, unseen seed):\n")
+def summary_lines(card: dict[str, Any], holdout: dict[str, Any], data: dict[str, Any],
+                  timings: dict[str, float]) -> list[str]:
+    """What `make model` prints: the model, its holdout figures and where the time went."""
+    out: list[str] = []
+    out.append(f"model {card['name']} {card['version']}: trained on {data['accounts']:,} "
+               f"accounts (data sha256 {data['digest'][:16]}...)")
+    out.append(f"holdout ({holdout['data']['n_accounts']:,} accounts, unseen seed):")
     for row in holdout["comparison"]:
-        out.write(f"  {row['target']:<17} {row['learner']:<20} ROC-AUC {row['roc_auc']:.5f}  "
-                  f"PR-AUC {row['pr_auc']:.5f}  Brier {row['brier']:.5f}\n")
+        out.append(f"  {row['target']:<17} {row['learner']:<20} ROC-AUC {row['roc_auc']:.5f}  "
+                   f"PR-AUC {row['pr_auc']:.5f}  Brier {row['brier']:.5f}")
     for line in holdout["hard_negatives"]:
         fpr = line["fpr_high"]
-        out.write(f"  false-positive rate at 'high' on genuine {line['kind']} accounts "
-                  f"(n={line['n']}): {'-' if fpr is None else f'{100 * fpr:.2f}%'}\n")
-    out.write("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
-              + f" (total {sum(timings.values()):.0f})\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=SHIPPED_DIR)
-    parser.add_argument("--accounts", type=int, default=TRAIN_ACCOUNTS)
-    parser.add_argument("--holdout-accounts", type=int, default=HOLDOUT_ACCOUNTS)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="Where the temporary worlds are written (default: the system's).")
-    parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--reference-only", action="store_true",
-                        help="Only (re)compute the training reference of the model at --out.")
-    args = parser.parse_args(argv)
-    from trueclout.training.cli.train import quiet_openmp
-
-    quiet_openmp()
-    from trueclout.errors import UserError
-
-    try:
-        if args.reference_only:
-            print(attach_training_reference(args.out, work_dir=args.work_dir,
-                                            quiet=args.quiet))
-            return 0
-        build(args.out, accounts=args.accounts, holdout_accounts=args.holdout_accounts,
-              threads=args.threads, work_dir=args.work_dir, quiet=args.quiet)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        out.append(f"  false-positive rate at 'high' on genuine {line['kind']} accounts "
+                   f"(n={line['n']}): {'-' if fpr is None else f'{100 * fpr:.2f}%'}")
+    out.append("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
+               + f" (total {sum(timings.values()):.0f})")
+    return out

@@ -48,28 +48,32 @@ import pyarrow.compute as pc
 from trueclout.assessment import TACTICS
 from trueclout.errors import UserError
 from trueclout.models.account_model import (
-    OVERALL,
     PRIMARY_LEARNER,
     TARGETS,
     AccountModel,
     BoosterScorer,
     CalibratedLearner,
-    Calibrator,
-    combine_overall,
     monotone_constraints,
 )
 from trueclout.progress import Progress
-from trueclout.training.data.labelled import LabelledSet, Thinning, TrainingSet, label_summary
+from trueclout.training.data.labelled import (
+    LabelledSet,
+    Thinning,
+    TrainingSet,
+    account_groups,
+    label_kinds,
+    label_summary,
+)
 from trueclout.training.fit.account import (
-    CLASS_IMBALANCE,
-    THRESHOLD_RULE,
     FitResult,
     TrainedModel,
     TrainingConfig,
+    calibrate,
     choose_thresholds,
-    cv_metrics,
     features_digest,
     fit_account_model,
+    save_trained,
+    xgboost_params,
 )
 
 if TYPE_CHECKING:
@@ -129,11 +133,7 @@ def partition_task(item: tuple[TableSpan, pa.Table, pa.Table | None], *, folder:
         graph = thinning.ring_rows(graph, tables.profiles.column("account_id").to_pylist())
     frame = compute_features(tables, audience_scorer=follower_model, graph=graph)
     ids = np.asarray(tables.profiles.column("account_id").to_pylist(), dtype=object)
-    group = labels.column("group_id").to_pylist()
-    groups = np.asarray([g if g is not None else f"account:{a}" for g, a in zip(group, ids,
-                                                                                strict=True)],
-                        dtype=object)
-    kinds = labels.column("kind").to_pylist()
+    groups = account_groups(labels, ids)
     return Partition(
         x=np.ascontiguousarray(frame.values, dtype=np.float32),
         labels=np.stack([labels.column(t).to_numpy() for t in TACTICS], axis=1).astype(np.int8),
@@ -143,7 +143,7 @@ def partition_task(item: tuple[TableSpan, pa.Table, pa.Table | None], *, folder:
         platform=np.asarray(tables.profiles.column("platform").to_pylist(), dtype=object),
         followers_count=tables.profiles.column("followers_count").to_numpy(
             zero_copy_only=False).astype(np.float64),
-        kind=np.asarray([k if k is not None else "unknown" for k in kinds], dtype=object),
+        kind=label_kinds(labels),
     )
 
 
@@ -200,19 +200,9 @@ class DaskData:
 def _xgb_params(config: TrainingConfig, feature_names: tuple[str, ...], rows: int,
                 positives: int) -> dict[str, Any]:
     """The in-process learner's parameters (``fit.fit_xgboost``), one thread per worker."""
-    params: dict[str, Any] = {
-        "objective": "binary:logistic", "tree_method": "hist", "device": config.device,
-        "max_depth": config.max_depth, "eta": config.learning_rate,
-        "subsample": config.subsample, "colsample_bytree": config.colsample_bytree,
-        "min_child_weight": config.min_child_weight,
-        "scale_pos_weight": (rows - max(positives, 1)) / max(positives, 1),
-        "nthread": 1, "seed": config.seed, "verbosity": 0,
-    }
-    if getattr(config, "monotone", False):
-        constraints = monotone_constraints(feature_names)
-        if any(constraints):
-            params["monotone_constraints"] = "(" + ",".join(map(str, constraints)) + ")"
-    return params
+    constraints = monotone_constraints(feature_names) if config.monotone else None
+    return xgboost_params(config, rows=rows, positives=positives, constraints=constraints,
+                          nthread=1)
 
 
 def _fit_boosters(data: DaskData, config: TrainingConfig, feature_names: tuple[str, ...],
@@ -381,9 +371,7 @@ def train_on_dask(
 
     from trueclout.features.registry import FEATURE_NAMES
     from trueclout.io import InputError, plan_table_chunks
-    from trueclout.models.artifact import REPORT_DIR, attach_reports, save_artifact
     from trueclout.training.evaluate.metrics import evaluate_probabilities, feature_importance
-    from trueclout.training.evaluate.report import render_report
 
     started = time.perf_counter()
     folder = _table_folder(labelled)
@@ -429,11 +417,7 @@ def train_on_dask(
         boosters, margins = _fit_boosters(data, config, names, counts, progress)
     everyone = _labels_only(data)
     everyone.table_rows = _table_rows(folder)
-    calibrators = {t: Calibrator.fit(margins[t], everyone.target(t), config.calibration)
-                   for t in TARGETS}
-    calibrated = {t: calibrators[t](margins[t]) for t in TARGETS}
-    tactics = {t: calibrated[t] for t in TACTICS}
-    oof = {**tactics, OVERALL: combine_overall(calibrated[OVERALL], tactics)}
+    calibrators, oof = calibrate(margins, everyone, config.calibration)
     thresholds = choose_thresholds(everyone, oof, config.precision_targets)
     scorers = {}
     for target, booster in boosters.items():
@@ -460,31 +444,22 @@ def train_on_dask(
     )
     evaluation.summary["feature_importance"] = feature_importance(model, sample.x,
                                                                   seed=config.seed)
-    training = {
-        "data": {"source": str(labelled.data), "digest": digest,
-                 "sample_features_sha256": features_digest(sample), **label_summary(everyone)},
-        "config": config.to_json(),
-        "class_imbalance": CLASS_IMBALANCE,
-        "threshold_rule": THRESHOLD_RULE,
-        "distributed": {
-            "engine": "xgboost.dask", "workers": len(client.scheduler_info(
-                n_workers=-1).get("workers", {})),
-            "partitions": len(spans), "folds": "seeded hash of group_id",
-            "held_out_rows": "weight 0 in each fold's DaskQuantileDMatrix",
-            "baselines_and_report": f"sample of {len(sample):,} accounts (whole partitions)",
-        },
-        **(extra_training or {}),
-    }
-    card = save_artifact(out, model, name=name, training=training,
-                         metrics=cv_metrics(evaluation, config),
-                         registry_version=registry_version, follower_model=follower_model,
-                         created_at=created_at, overwrite=overwrite)
-    evaluation.summary["model"] = {"name": name, "version": card["version"]}
-    if write_report:
-        if progress:
-            progress.start("writing the report", None)
-        files = {f"{REPORT_DIR}/{k}": v for k, v in render_report(evaluation).items()}
-        card = attach_reports(out, files)
+    card = save_trained(
+        out, model, evaluation, config, name=name, registry_version=registry_version,
+        follower_model=follower_model, training={
+            "data": {"source": str(labelled.data), "digest": digest,
+                     "sample_features_sha256": features_digest(sample),
+                     **label_summary(everyone)},
+            "distributed": {
+                "engine": "xgboost.dask", "workers": len(client.scheduler_info(
+                    n_workers=-1).get("workers", {})),
+                "partitions": len(spans), "folds": "seeded hash of group_id",
+                "held_out_rows": "weight 0 in each fold's DaskQuantileDMatrix",
+                "baselines_and_report": f"sample of {len(sample):,} accounts (whole partitions)",
+            },
+            **(extra_training or {})},
+        created_at=created_at, overwrite=overwrite, write_report=write_report,
+        progress=progress)
     fit = FitResult(model, np.zeros(0, np.int64), sample_oof, time.perf_counter() - started)
     return TrainedModel(Path(out), card, fit, sample, evaluation)
 

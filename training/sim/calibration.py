@@ -1,8 +1,8 @@
 """Where the simulator's measured constants come from: fits to the shared research data.
 
-    .venv/bin/python -m trueclout.training.sim.calibration ../shared/datasets
+    trueclout dev calibrate-sim ../shared/datasets
 
-Prints each fitted value beside the constant in ``sim_params``.  Only those
+Prints each fitted value beside the constant in ``sim.params``.  Only those
 few fitted numbers live in the code (with a citation); the data itself is
 research-only and is read by path, never copied.
 
@@ -27,7 +27,6 @@ research-only and is read by path, never copied.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -239,8 +238,8 @@ def username_patterns(folder: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-# Which fitted group each law of ``sim_params`` copies, and which of its fields
-# (the others are assumptions or borrowed from another law; see sim_params).
+# Which fitted group each law of ``sim.params`` copies, and which of its fields
+# (the others are assumptions or borrowed from another law; see sim.params).
 _TAKEN_FROM_INSTAFAKE = ("followers", "following", "posts", "default_avatar", "bio",
                          "bio_length")
 _ALL_FIELDS = (*COUNTS, "default_avatar", "bio", "bio_length", "url", "location")
@@ -274,7 +273,7 @@ def law_numbers(law: ProfileLaw | ProfileFit, fields: tuple[str, ...]) -> dict[s
 
 
 def compare_laws(fits: dict[str, ProfileFit]) -> list[tuple[str, str, float, float]]:
-    """(law, number, fitted, constant in sim_params) for every fitted number of every law."""
+    """(law, number, fitted, constant in sim.params) for every fitted number of every law."""
     from trueclout.training.sim import params as sim_params
 
     rows = []
@@ -287,10 +286,10 @@ def compare_laws(fits: dict[str, ProfileFit]) -> list[tuple[str, str, float, flo
     return rows
 
 
-def main(argv: list[str]) -> int:
+def calibration_report(datasets: Path) -> str:
+    """Every fitted value beside the constant in ``sim.params``, as lines to read."""
     from trueclout.training.sim import params as p
 
-    datasets = Path(argv[0]) if argv else Path("../shared/datasets")
     fit = fit_repost_delays(datasets / "retweet-timelines")
     lines = [
         f"repost delays: n={fit.n}",
@@ -300,7 +299,7 @@ def main(argv: list[str]) -> int:
         f"(DELAY_LOG_SD_WITHIN {p.DELAY_LOG_SD_WITHIN})",
         "  quantiles " + ", ".join(f"{q:.0%}: {s / 60:,.1f} min"
                                    for q, s in fit.quantiles_s.items()),
-        "follower-profile laws: fitted (constant in sim_params)",
+        "follower-profile laws: fitted (constant in sim.params)",
     ]
     fits = fit_profiles(datasets)
     lines += [f"  {law:16s} {name:20s} {value:10.3f} ({constant:g})"
@@ -308,9 +307,4 @@ def main(argv: list[str]) -> int:
     lines.append("screen-name patterns (cresci-2015):")
     for group, shares in username_patterns(datasets / "cresci-2015").items():
         lines.append(f"  {group}: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
-    sys.stdout.write("\n".join(lines) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ Two sources of engagement:
   per post are Poisson around followers x engagement rate; post totals keep
   the full count while the rows are a sample capped per post.  Delays are
   log-normal (fitted to real retweet timings), truncated at observation.
-- world accounts (``sim_pairs.Pairs``): ring members within seconds to
+- world accounts (``sim.pairs.Pairs``): ring members within seconds to
   minutes of publication, in bursts; communities, fans and camouflage with
   human delays of hours.  The same keyed draw decides each (pair, post) from
   the author's side (an engagement row) and from the engager's side (a

@@ -4,7 +4,7 @@ Layout (all optional parts are named in ``manifest.json``)::
 
     profiles.parquet ... reposts_made.parquet   the six contract tables (--format parquet/both)
     snapshots.jsonl                             one AccountSnapshot per line (--format jsonl/both)
-    labels.parquet                              one row per account (sim_tables.LABEL_SCHEMA)
+    labels.parquet                              one row per account (sim.tables.LABEL_SCHEMA)
     follower_labels.parquet                     one row per sampled follower
     manifest.json                               seed, size, parameters, sha256 of every file
 

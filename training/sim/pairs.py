@@ -8,7 +8,7 @@ Four relations, all between accounts of the world and on one platform:
 - ``camouflage``: each ring member engages 3-8 popular genuine accounts;
 - ``fan``: 30% of established accounts engage 1-3 popular accounts.
 
-A relation is kept per (pair, post) with its ``rate``; ``sim_engagement``
+A relation is kept per (pair, post) with its ``rate``; ``sim.engagement``
 draws that decision identically from both ends.
 """
 

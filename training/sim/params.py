@@ -4,7 +4,7 @@
 history length, engagement volume, the mix of account kinds and platforms).
 The module constants below are the assumptions themselves; each one is
 explained, with its source, in ``data/README.md`` ("Synthetic world").  The
-follower-profile laws are fitted to real labelled data by ``sim_calibration``
+follower-profile laws are fitted to real labelled data by ``sim.calibration``
 (data/README.md, "Sim-to-real").
 """
 
@@ -16,6 +16,8 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from trueclout.files import utc_now
 
 GENERATOR_VERSION = "1.1"  # 1.1: follower profiles fitted to real data (sim-to-real)
 DEFAULT_OBSERVED_AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -95,7 +97,7 @@ DEFAULT_PLATFORM_WEIGHTS: dict[str, float] = {
 }
 
 # Genuine engagement delay after publication, log-normal in seconds, fitted
-# (``sim_calibration``) to the retweet timelines of Li, Xie, Farajtabar & Song
+# (``sim.calibration``) to the retweet timelines of Li, Xie, Farajtabar & Song
 # (2016, arXiv:1603.08981): 56,205 retweets of 78 accounts, pooled mean / sd of
 # log-seconds 9.81 / 1.95, spread of per-account means 1.0.  Each account draws
 # its own mean (sd 1.0); the within-account sd, 1.7, keeps the pooled sd at 1.95.
@@ -163,8 +165,8 @@ def midway(a: ProfileLaw, b: ProfileLaw) -> ProfileLaw:
     )
 
 
-# Follower-profile laws, fitted by ``sim_calibration.fit_profiles`` (re-run:
-# ``python -m trueclout.training.sim.calibration ../shared/datasets``; a
+# Follower-profile laws, fitted by ``sim.calibration.fit_profiles`` (re-run:
+# ``trueclout dev calibrate-sim ../shared/datasets``; a
 # realdata test checks every number below against a fresh fit).  CountLaw is
 # (share of zeros, median and log-sd of the positive values, loading on the
 # common factor of the rank correlations); counts at the crawl, ages in days.
@@ -242,7 +244,7 @@ LOT_AGE_DAYS = (548.0, 1206.0)
 FARM_SAME_MONTH = 0.84
 DRIP_SPREAD_DAYS = 20.0
 
-# Screen-name patterns, shares measured by ``sim_calibration.username_patterns``
+# Screen-name patterns, shares measured by ``sim.calibration.username_patterns``
 # on cresci-2015 (read against each profile's display name).
 # INT: first name + 2-5 letters, last name + 2-5 letters, first + last + 0-5
 # letters, last + 3 letters + first; lower case; 4% with a digit.
@@ -285,7 +287,7 @@ def _platform_weights(value: dict[str, float]) -> dict[str, float]:
 def _aware_utc(value: datetime) -> datetime:
     """UTC, and not in the future: the contract rejects snapshots observed later than now."""
     value = value.astimezone(UTC)
-    if value > datetime.now(UTC):
+    if value > utc_now():
         raise ValueError("must not be in the future (snapshots observed later than now are "
                          "invalid)")
     return value

@@ -1,10 +1,10 @@
 """Profiles of people: genuine followers, purchased fakes of each market, and spam bots.
 
-A profile is a pure function of the person's key (``sim_random``), so a fake
+A profile is a pure function of the person's key (``sim.randomness``), so a fake
 sold to several customers, or a fan who also engages, looks the same
 wherever it appears (only a creation date later than a follow is moved
 before it).  Counts, flags and bio lengths are drawn from the fitted
-``ProfileLaw`` of the person's class (``sim_params``; data/README.md,
+``ProfileLaw`` of the person's class (``sim.params``; data/README.md,
 "Sim-to-real"), never resampled from real rows:
 
 - humans: cresci-2015's verified humans (E13), or InstaFake's real accounts

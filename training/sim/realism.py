@@ -1,7 +1,7 @@
 """Sim-to-real: how closely the synthetic world's follower profiles match real labelled ones.
 
-    python -m trueclout.training.sim.realism --data ../shared/datasets --out sim-to-real/
-    python -m trueclout.training.sim.realism --data ../shared/datasets --out sim-to-real/ \
+    trueclout dev sim-to-real --data ../shared/datasets --out sim-to-real/
+    trueclout dev sim-to-real --data ../shared/datasets --out sim-to-real/ \
         --train --unseen --threads 2
 
 Each synthetic group is set beside the real group it imitates (``PAIRS``):
@@ -25,9 +25,7 @@ but the summary statistics.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -410,53 +408,39 @@ def write_plot(path: Path, real: Mapping[str, Group], synthetic: Mapping[str, Gr
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/datasets"),
-                        help="Folder holding cresci-2015/ and/or instafake/.")
-    parser.add_argument("--out", type=Path, default=Path("sim-to-real"),
-                        help="Folder for comparison.json, signals.png (and transfer.json).")
-    parser.add_argument("--accounts", type=int, default=TRANSFER_ACCOUNTS)
-    parser.add_argument("--seed", type=int, default=TRANSFER_SEED)
-    parser.add_argument("--train", action="store_true",
-                        help="Also train on synthetic followers and score the real sets.")
-    parser.add_argument("--rows", type=int, default=TRANSFER_ROWS,
-                        help="Synthetic followers the model is trained on (a seeded sample).")
-    parser.add_argument("--unseen", action="store_true",
-                        help="Also train on worlds without the INT / FSF look-alike market and "
-                             "score that market.")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+def sim_to_real(data: Path, out: Path, *, accounts: int = TRANSFER_ACCOUNTS,
+                seed: int = TRANSFER_SEED, train: bool = False, rows: int = TRANSFER_ROWS,
+                unseen: bool = False, threads: int = 1,
+                report: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compare a fresh world with the real sets in ``data`` and write the figures into ``out``.
 
+    ``train`` adds the transfer figure (``unseen``: also on worlds without the
+    look-alike markets).  Each table goes to ``report`` as soon as it is ready,
+    since the transfer takes minutes.  Returns ``{"comparison": ..., "transfer": ...}``.
+    """
     from trueclout.training.evaluate.followers import write_json
     from trueclout.training.sim.world import simulate_world
 
-    try:
-        real = real_groups(args.data)
-        world = simulate_world(args.accounts, seed=args.seed)
-        tables = world.tables
-        synthetic = synthetic_groups(tables.followers, world.follower_labels, tables.profiles)
-        result = compare(real, synthetic)
-        result["world"] = {"accounts": args.accounts, "seed": args.seed}
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_json(args.out / "comparison.json", result)
-        write_plot(args.out / "signals.png", real, synthetic)
-        sys.stdout.write(format_table(result) + "\n")
-        if args.train:
-            moved = transfer(tables.followers, world.follower_labels, tables.profiles, args.data,
-                             rows=args.rows, n_jobs=args.threads)
-            moved["world"] = result["world"]
-            if args.unseen:
-                moved["unseen_markets"] = unseen_markets(
-                    args.data, accounts=args.accounts, seed=args.seed, rows=args.rows,
-                    n_jobs=args.threads)
-            write_json(args.out / "transfer.json", moved)
-            sys.stdout.write(format_transfer(moved) + "\n")
-    except UserError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    real = real_groups(data)
+    world = simulate_world(accounts, seed=seed)
+    tables = world.tables
+    synthetic = synthetic_groups(tables.followers, world.follower_labels, tables.profiles)
+    result = compare(real, synthetic)
+    result["world"] = {"accounts": accounts, "seed": seed}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "comparison.json", result)
+    write_plot(out / "signals.png", real, synthetic)
+    if report is not None:
+        report(format_table(result))
+    moved = None
+    if train:
+        moved = transfer(tables.followers, world.follower_labels, tables.profiles, data,
+                         rows=rows, n_jobs=threads)
+        moved["world"] = result["world"]
+        if unseen:
+            moved["unseen_markets"] = unseen_markets(data, accounts=accounts, seed=seed,
+                                                     rows=rows, n_jobs=threads)
+        write_json(out / "transfer.json", moved)
+        if report is not None:
+            report(format_transfer(moved))
+    return {"comparison": result, "transfer": moved}

@@ -1,6 +1,6 @@
 """The small, readable sample snapshots in data/samples/, cut from a synthetic world.
 
-    .venv/bin/python -m trueclout.training.sim.samples [FOLDER]   # default: data/samples
+    trueclout dev samples [FOLDER]   # default: data/samples
 
 Each sample is an account of one kind taken from a fixed-seed world with a
 short history, a 25-follower sample and a few engagement rows per post, so it
@@ -11,7 +11,6 @@ to read.  Regenerating gives byte-identical files.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +103,7 @@ def _within(value: int, bounds: tuple[int, int]) -> bool:
 
 
 def write_samples(folder: Path) -> list[Path]:
+    """Write every sample into ``folder``; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in build_samples().items():
@@ -111,10 +111,3 @@ def write_samples(folder: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "data" / \
-        "samples"
-    for path in write_samples(target):
-        print(path)  # noqa: T201 - a script's output

@@ -1,6 +1,6 @@
 """Names, bios, ids: short strings built column-wise in Arrow, never one Python call per row.
 
-Every builder takes per-row keys (``sim_random``) and returns an Arrow string
+Every builder takes per-row keys (``sim.randomness``) and returns an Arrow string
 array.  Vocabularies are small, international and made up for this project;
 the *structure* of the strings (digit runs, template reuse, random letters)
 carries the fingerprints of purchased accounts, never particular words.

@@ -17,11 +17,11 @@ Keyword options (all optional): ``followers_sample`` (200), ``observed_at``
 engagement kept per post), ``max_engagements_per_post`` (120: audience rows
 kept per post before scaling), ``history_days`` (120), ``kind_weights`` and
 ``platform_weights`` (the mix of account kinds and platforms, see
-``sim_params``), or a whole ``params=WorldParams(...)``.
+``sim.params``), or a whole ``params=WorldParams(...)``.
 
 The same (accounts, seed, options) give the same world, whatever the chunk
 size: every random draw is keyed by the identity of what it describes
-(``sim_random``).  Labels (documented in data/README.md, "Synthetic world"):
+(``sim.randomness``).  Labels (documented in data/README.md, "Synthetic world"):
 
 - ``bought_followers``: the audience contains followers bought from a market
   (bulk, drip-feed or premium), even if a purge later removed some;
@@ -174,7 +174,7 @@ def generate_chunk(plan: Plan, start: int, stop: int) -> World:
 
 def write_world(out: Path | str, n_accounts: int, seed: int, *, formats: str = "parquet",
                 **options: Unpack[WorldOptions]) -> dict:
-    """Write a world folder (layout in ``sim_output``); returns the manifest.
+    """Write a world folder (layout in ``sim.output``); returns the manifest.
 
     ``formats``: ``parquet`` (the six tables), ``jsonl`` (snapshots.jsonl) or
     ``both``; labels, follower labels and manifest.json are always written.

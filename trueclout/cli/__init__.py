@@ -1,8 +1,9 @@
 """The `trueclout` command: the one composition root that wires every part together.
 
-Sub-commands live beside the code they drive (``training/cli.py``,
-``service/cli.py``); their modules import heavy libraries inside the command
-bodies so that `trueclout --help` starts fast.
+Sub-commands live beside the code they drive (``training/cli/``,
+``service/cli/``); the maintainers' tools are the hidden ``trueclout dev`` group
+(``dev.py``).  Command modules import heavy libraries inside the command bodies
+so that `trueclout --help` starts fast.
 """
 
 from __future__ import annotations
@@ -70,16 +71,12 @@ def convert(
 
 
 def _register_subcommands() -> None:
-    """Attach the command groups of the other packages (each optional while being built)."""
-    import importlib
+    """Attach the command groups of the other packages, and the hidden ``dev`` group."""
+    from trueclout.cli import dev
+    from trueclout.service import cli as service_cli
+    from trueclout.training import cli as training_cli
 
-    for module_name in ("trueclout.training.cli", "trueclout.service.cli"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for module in (training_cli, service_cli, dev):
         module.register(app)
 
 

@@ -9,15 +9,12 @@ from fastapi import APIRouter, Path, Query
 from trueclout.assessment import ModelRef, Risk, Tactics
 from trueclout.contract import MAX_ID, Platform
 from trueclout.service.api import API_PREFIX
-from trueclout.service.api.deps import HistoryKey, SessionDep
+from trueclout.service.api.deps import MAX_PAGE, BeforeParam, HistoryKey, SessionDep, page_cursor
 from trueclout.service.api.schemas import HistoryPage, ScorePoint, error_responses
 from trueclout.service.db.assessments import HistoryCursor, account_history
 from trueclout.service.db.models import StoredAssessment
-from trueclout.service.runtime.errors import ApiError
 
 router = APIRouter(prefix=API_PREFIX, tags=["accounts"])
-
-MAX_PAGE = 500
 
 
 def _point(row: StoredAssessment) -> ScorePoint:
@@ -45,8 +42,7 @@ def history(
     platform: Platform,
     account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Points per page.")] = 50,
-    before: Annotated[str | None, Query(
-        max_length=200, description="`next_cursor` of the previous page.")] = None,
+    before: BeforeParam = None,
 ) -> HistoryPage:
     """Newest first; follow `next_cursor` (as `before`) for older points until it is null.
 
@@ -54,15 +50,9 @@ def history(
     a `platform` key sees the ones it stored itself.  An account never scored
     has an empty history, not a 404.
     """
-    cursor = None
-    if before is not None:
-        try:
-            cursor = HistoryCursor.decode(before)
-        except ValueError as exc:
-            raise ApiError(422, "invalid cursor", details=[
-                {"field": "query.before", "reason": str(exc), "type": "cursor"}]) from None
     rows, next_cursor = account_history(
-        session=session, platform=platform, account_id=account_id, limit=limit, before=cursor,
+        session=session, platform=platform, account_id=account_id, limit=limit,
+        before=page_cursor(before, HistoryCursor.decode),
         api_key_id=None if "analyst" in key.scopes else key.id,
     )
     return HistoryPage(platform=platform, account_id=account_id,

@@ -19,13 +19,22 @@ from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot, describe_errors
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
-from trueclout.service.api.deps import DatabaseDep, PlatformKey, ScorerDep, SettingsDep
+from trueclout.service.api.deps import (
+    DatabaseDep,
+    PlatformKey,
+    ScorerDep,
+    SettingsDep,
+    parse_body,
+)
 from trueclout.service.api.openapi import BATCH_REF, SNAPSHOT_REF, json_request_body
 from trueclout.service.api.schemas import BatchResponse, error_responses
+from trueclout.service.db.engine import Database
+from trueclout.service.db.keys import KeyInfo
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.runtime import metrics
-from trueclout.service.runtime.errors import ApiError, invalid_snapshot, request_id_of
+from trueclout.service.runtime.errors import ApiError, request_id_of
 from trueclout.service.scoring.scorer import assessment_json
+from trueclout.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
 
@@ -38,11 +47,29 @@ def _json(body: bytes | str) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def _keep(database: Database, settings: Settings, key: KeyInfo,
+                scored: list[tuple[Assessment, str]], snapshots: list[Any], *,
+                store: bool) -> None:
+    """Store what was scored with the snapshots it came from (unless a dry run), then count it.
+
+    The snapshot is kept beside its assessment for trust checks by id and feedback.
+    """
+    if store and scored:
+        await database.run(store_scored, items=scored, snapshots=snapshots, api_key_id=key.id,
+                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
+    for assessment, _ in scored:
+        metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
+
+
+# Both scoring routes answer the same errors.
+SCORING_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
+
+
 @router.post(
     "/score",
     response_model=Assessment,
     summary="Assess one account snapshot",
-    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
+    responses=SCORING_ERRORS,
     openapi_extra=json_request_body(SNAPSHOT_REF),
 )
 async def score(
@@ -50,18 +77,11 @@ async def score(
     settings: SettingsDep, store: StoreParam = True,
 ) -> Response:
     """The adjusted score, manipulation risk, tactics and reasons for one `AccountSnapshot`."""
-    try:
-        snapshot = AccountSnapshot.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise invalid_snapshot(exc) from None
+    snapshot = await parse_body(request, AccountSnapshot)
     assessment = scorer.assess(snapshot, scored_at=utc_now())
     body = assessment_json(assessment)
-    if store:
-        # The snapshot is kept beside the assessment (trust checks by id, feedback).
-        await database.run(store_scored, items=[(assessment, body)],
-                           snapshots=[await request.body()], api_key_id=key.id,
-                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
-    metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
+    await _keep(database, settings, key, [(assessment, body)], [await request.body()],
+                store=store)
     return _json(body)
 
 
@@ -70,11 +90,8 @@ class _BatchEnvelope(BaseModel):
     snapshots: Annotated[list[Any], Field(min_length=1)]
 
 
-def _parse_batch(raw: bytes, max_items: int) -> list[Any]:
-    try:
-        envelope = _BatchEnvelope.model_validate_json(raw)
-    except ValidationError as exc:
-        raise invalid_snapshot(exc, what="batch request") from None
+async def _parse_batch(request: Request, max_items: int) -> list[Any]:
+    envelope = await parse_body(request, _BatchEnvelope, "batch request")
     if len(envelope.snapshots) > max_items:
         raise ApiError(422, f"a batch holds at most {max_items} snapshots", details=[{
             "field": "snapshots", "reason": f"has {len(envelope.snapshots)} items, the maximum "
@@ -93,7 +110,7 @@ def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
     "/score/batch",
     response_model=BatchResponse,
     summary="Assess up to `max_batch_items` snapshots; one result or error per item, in order",
-    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
+    responses=SCORING_ERRORS,
     openapi_extra=json_request_body(BATCH_REF),
 )
 async def score_batch(
@@ -105,7 +122,7 @@ async def score_batch(
     An invalid snapshot gets its own error and does not stop the others; the
     valid ones are stored together in one transaction.
     """
-    items = _parse_batch(await request.body(), settings.max_batch_items)
+    items = await _parse_batch(request, settings.max_batch_items)
     request_id = request_id_of(request.scope)
     results: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, AccountSnapshot]] = []
@@ -116,12 +133,9 @@ async def score_batch(
             results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
     assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
     bodies = [assessment_json(a) for a in assessments]
-    if store and assessments:
-        await database.run(store_scored, items=list(zip(assessments, bodies, strict=True)),
-                           snapshots=[items[i] for i, _ in valid], api_key_id=key.id,
-                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
-    for (i, _), assessment, body in zip(valid, assessments, bodies, strict=True):
-        metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
+    await _keep(database, settings, key, list(zip(assessments, bodies, strict=True)),
+                [items[i] for i, _ in valid], store=store)
+    for (i, _), body in zip(valid, bodies, strict=True):
         results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}
     return _json(orjson.dumps({"results": results, "scored": len(assessments),
                                "failed": len(items) - len(assessments),

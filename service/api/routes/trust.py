@@ -13,31 +13,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import ValidationError
 
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
     DatabaseDep,
+    RecruiterKey,
     ScorerDep,
     SettingsDep,
     bearer,
-    current_key,
-    require_scope,
+    parse_body,
 )
-from trueclout.service.api.openapi import COMPONENTS
+from trueclout.service.api.openapi import COMPONENTS, json_request_body
 from trueclout.service.api.schemas import error_responses
 from trueclout.service.db.keys import KeyInfo
-from trueclout.service.runtime.errors import ApiError, invalid_snapshot
+from trueclout.service.runtime.auth import authorize
+from trueclout.service.runtime.errors import ApiError
+from trueclout.service.runtime.negotiation import prefers_html
 from trueclout.service.trust.check import is_report_id, read_report, run_trust_check
 from trueclout.service.trust.format import human_date
 from trueclout.service.trust.report import TrustReport
 from trueclout.service.trust.request import TrustCheckRequest
-from trueclout.service.web.errors import prefers_html
 
 router = APIRouter(prefix=API_PREFIX, tags=["trust check"])
-
-_recruiter_scope = require_scope("recruiter")
-RecruiterKey = Annotated[KeyInfo, Depends(_recruiter_scope)]
 
 
 def _request_schema() -> dict[str, Any]:
@@ -57,8 +54,7 @@ def _request_schema() -> dict[str, Any]:
     response_model=TrustReport,
     summary="Check a claimed influence score; the report is stored and returned",
     responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503),
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": _request_schema()}}}},
+    openapi_extra=json_request_body(_request_schema()),
 )
 async def create_trust_check(
     request: Request, key: RecruiterKey, scorer: ScorerDep, database: DatabaseDep,
@@ -71,10 +67,7 @@ async def create_trust_check(
     `TRUECLOUT_TRUST_REPORT_TTL_DAYS` and readable at `links.self` (JSON) and
     `links.page` (the page to share).
     """
-    try:
-        check = TrustCheckRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise invalid_snapshot(exc, what="trust-check request") from None
+    check = await parse_body(request, TrustCheckRequest, "trust-check request")
     report, body = await run_trust_check(check, scorer=scorer, database=database,
                                          settings=settings, api_key_id=key.id)
     return Response(body, status_code=201, media_type="application/json",
@@ -88,7 +81,8 @@ async def recruiter_unless_browser(
     """A recruiter key for API clients; None for a browser, which is sent to the page."""
     if prefers_html(request.headers.get("accept")):
         return None
-    return await _recruiter_scope(request, await current_key(request, credentials))
+    return await authorize(request, credentials.credentials if credentials else None,
+                           ("recruiter",))
 
 
 @router.get(

@@ -74,8 +74,11 @@ def test_form_problems_reshow_the_report_with_the_text_kept(analyst_service: Ser
     assert empty.status_code == 422
     assert "Say what you believe is wrong" in empty.text
     assert 'aria-invalid="true"' in empty.text and 'role="alert"' in empty.text
+    # The summary links each problem to its field (one FormError for both forms).
+    assert 'href="#dispute_statement">What is wrong with this verdict: ' in empty.text
     assert long.status_code == 422
     assert "keep it to 2,000" in long.text and "keep it to 200 characters" in long.text
+    assert 'href="#dispute_contact">How to reach you: keep it to 200' in long.text
     assert "my words my words" in long.text  # what was typed is kept
     assert 'data-verdict=' in long.text  # it is the report page
     assert len(queue(analyst_service, kind="dispute")) == before

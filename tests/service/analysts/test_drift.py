@@ -51,6 +51,8 @@ from trueclout.settings import Settings, get_settings
 from trueclout.tables import tables_to_snapshots
 from trueclout.training.sim.world import World, simulate_world
 
+pytestmark = pytest.mark.slow
+
 # Measured (docs/ANALYSTS.md): five fresh 1,200-account samples against a 2,000-account
 # reference gave a largest feature PSI of 0.03-0.14 and family means of at most 0.04.
 REFERENCE_ACCOUNTS = 2_000
@@ -135,18 +137,23 @@ def model_with_reference(tmp_path_factory: pytest.TempPathFactory,
     return folder
 
 
+def _without_reference(model: Path, older: Path) -> Path:
+    """A copy of ``model`` resealed as a model from before references (its card lists none)."""
+    from trueclout.models.artifact import card_digest
+
+    shutil.copytree(model, older)
+    card = json.loads((older / "card.json").read_text())
+    del card["files"][REFERENCE_FILE]
+    card["card_sha256"] = card_digest(card)
+    (older / "card.json").write_text(json.dumps(card))
+    return older
+
+
 def test_the_reference_travels_inside_the_artifact_under_its_digest(
     model_with_reference: Path, reference: Reference, tmp_path: Path
 ) -> None:
     assert read_reference(model_with_reference) == reference
-    older = tmp_path / "older"
-    shutil.copytree(model_with_reference, older)
-    card = json.loads((older / "card.json").read_text())
-    del card["files"][REFERENCE_FILE]
-    from trueclout.models.artifact import card_digest
-
-    card["card_sha256"] = card_digest(card)
-    (older / "card.json").write_text(json.dumps(card))
+    older = _without_reference(model_with_reference, tmp_path / "older")
     with pytest.raises(NoReferenceError, match="carries no training reference"):
         read_reference(older)
     (model_with_reference / REFERENCE_FILE).write_bytes(reference.to_bytes().replace(b"0", b"1"))
@@ -193,19 +200,55 @@ def test_the_command_refuses_a_model_without_a_reference(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings_env()
-    older = tmp_path / "older"
-    shutil.copytree(model_with_reference, older)
-    card = json.loads((older / "card.json").read_text())
-    del card["files"][REFERENCE_FILE]
-    from trueclout.models.artifact import card_digest
-
-    card["card_sha256"] = card_digest(card)
-    (older / "card.json").write_text(json.dumps(card))
+    older = _without_reference(model_with_reference, tmp_path / "older")
     (older / REFERENCE_FILE).unlink()
     assert main(["drift", "--data", str(tmp_path), "--model", str(older)]) == 2
     assert "error: no reference: model" in capsys.readouterr().err
     assert main(["drift", "--data", str(tmp_path), "--since", "2026-01-01"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_drift_loads_its_model_through_the_one_verifying_loader(
+    model_with_reference: Path, tmp_path: Path, reference: Reference
+) -> None:
+    """A model built for another feature pipeline has no comparable reference: refused."""
+    from trueclout.models.artifact import IncompatibleArtifactError, card_digest
+    from trueclout.service.analysts.drift import load_model_reference
+
+    loaded, follower = load_model_reference(model_with_reference)
+    assert loaded == reference and follower is not None
+    other = tmp_path / "other-pipeline"
+    shutil.copytree(model_with_reference, other)
+    card = json.loads((other / "card.json").read_text())
+    card["features"]["registry_version"] = "another"
+    card["card_sha256"] = card_digest(card)
+    (other / "card.json").write_text(json.dumps(card))
+    with pytest.raises(IncompatibleArtifactError, match="registry version"):
+        load_model_reference(other)
+
+
+def test_tables_drift_is_the_report_of_the_tables_features(
+    reference: Reference, shifted: World, follower: Any
+) -> None:
+    from trueclout.service.analysts.drift import tables_drift
+
+    stages: list[str] = []
+
+    class Recorder:
+        def start(self, stage: str, total: int | None) -> None:
+            stages.append(stage)
+
+        def advance(self, amount: int = 1) -> None:
+            pass
+
+        def note(self, line: str) -> None:
+            pass
+
+    report = tables_drift(reference, shifted.tables, follower, progress=Recorder())
+    expected = drift_report(reference, *features(shifted, follower))
+    assert {f.name: f.psi for f in report.features} == pytest.approx(
+        {f.name: f.psi for f in expected.features})
+    assert stages == [f"computing features of {SHIFTED_ACCOUNTS:,} accounts"]
 
 
 def _gauges(text: str) -> dict[str, float]:

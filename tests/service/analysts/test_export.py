@@ -15,7 +15,6 @@ from tests.service.helpers import unique_snapshot
 from tests.service.trust.conftest import expire_snapshot
 from trueclout.cli import main
 from trueclout.io import read_tables
-from trueclout.settings import get_settings
 from trueclout.tables import tables_to_snapshots
 from trueclout.training.data.labelled import open_labelled
 
@@ -27,17 +26,6 @@ def export_service(request: pytest.FixtureRequest,
     with start_service(request.param, tmp_path_factory.mktemp(f"export-{request.param}"),
                        dispute_rate_per_hour=0) as svc:
         yield svc
-
-
-@pytest.fixture
-def cli_against(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    def point(service: Service) -> None:
-        monkeypatch.setenv("TRUECLOUT_DATA_DIR", str(service.settings.data_dir))
-        monkeypatch.setenv("TRUECLOUT_DATABASE_URL", service.settings.resolved_database_url)
-        get_settings.cache_clear()
-
-    yield point
-    get_settings.cache_clear()
 
 
 def _score(service: Service, key: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +43,7 @@ def _label(service: Service, key: str, **body: Any) -> dict[str, Any]:
 
 
 def test_export_writes_the_training_format_joined_with_the_scored_snapshots(
-    export_service: Service, cli_against: Any, tmp_path: Path,
+    export_service: Service, same_settings_as: Any, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     service = export_service
@@ -76,7 +64,7 @@ def test_export_writes_the_training_format_joined_with_the_scored_snapshots(
     with service.client(analyst) as client:
         client.patch(f"/v1/feedback/{rejected['id']}", json={"status": "rejected"})
     expire_snapshot(service, scores["expired"]["assessment_id"])
-    cli_against(service)
+    same_settings_as(service)
     out = tmp_path / "export"
 
     assert main(["feedback", "export", "--out", str(out), "--quiet"]) == 0

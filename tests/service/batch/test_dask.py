@@ -30,6 +30,7 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_dask_run_equals_in_process_run(tables: Path, tmp_path: Path,
                                         dask_scheduler: str) -> None:
     options = BatchOptions(chunk_accounts=90, run_id="same-run",

@@ -63,6 +63,7 @@ def _comparable(assessments: list) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_batch_equals_one_by_one_online_assessments(world: dict, tmp_path: Path) -> None:
     """The API's scorer (model and ring-table file, as a server loads them), one per call."""
     from trueclout.service.scoring.model_scorer import ModelScorer

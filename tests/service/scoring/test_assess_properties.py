@@ -35,6 +35,7 @@ from datetime import timedelta
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,6 +48,8 @@ from trueclout.data import SCHEMA_DIR
 from trueclout.files import utc_now
 from trueclout.service.scoring.assess import assess_snapshots
 from trueclout.service.scoring.scorer import assessment_json
+
+pytestmark = pytest.mark.slow
 
 SCHEMA = json.loads((SCHEMA_DIR / "assessment.v1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

@@ -26,7 +26,7 @@ from tests.service.trust.conftest import sample_named
 from tests.service.trust.samples import Sample, samples
 from trueclout.data import SAMPLES_DIR
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path(os.environ.get("TRUECLOUT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

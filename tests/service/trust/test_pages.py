@@ -278,6 +278,19 @@ def test_a_key_without_the_recruiter_scope_cannot_use_the_form(pages_service: Se
     assert "lacks the recruiter scope" in response.text
 
 
+def test_the_form_and_the_api_share_one_gate_and_one_rate(pages_service: Service) -> None:
+    """A recruiter key is checked by the same ``authorize`` on both paths: one bucket."""
+    sample = sample_named("genuine_steady")
+    key = pages_service.new_key("recruiter", rate=0.5)  # one check, then a two-second wait
+    with pages_service.client(key) as client:
+        assert client.post("/v1/trust-check", json=check_body(sample)).status_code == 201
+    response = post_form(pages_service, form_fields(pages_service, sample, access_key=key),
+                         (SAMPLES_DIR / f"{sample.name}.json").read_bytes())
+    assert response.status_code == 429
+    assert "Too many checks with this key; try again in 2 seconds" in response.text
+    assert 'href="#access_key"' in response.text
+
+
 def test_an_oversize_upload_gets_a_readable_413_page(pages_service: Service) -> None:
     sample = sample_named("genuine_steady")
     too_big = b" " * (pages_service.settings.max_body_bytes + 1)

@@ -186,3 +186,23 @@ def test_reasons_in_a_report_are_neutralised() -> None:
         snapshot=AccountSnapshot.model_validate(doc), assessment=a, source="snapshot")
     assert report.reasons[0].message == "40% of followers look inauthentic."
     assert report.reasons[0].code == "FAKE_AUDIENCE_SHARE"
+
+
+def test_small_inauthentic_shares_are_written_as_the_reasons_write_them() -> None:
+    """One share formatter (``features.humanize.pct``): "0.4%", and "<0.1%" rather than 0."""
+    from trueclout.assessment import AuthenticReach
+    from trueclout.service.trust.report import compose_report
+    from trueclout.service.trust.request import TrustCheckRequest
+
+    doc = snapshot_dict()
+    a = assessment().model_copy(update={"authentic_reach": AuthenticReach(
+        followers=996, followers_low=990, followers_high=1_000, fake_share=0.004,
+        fake_share_low=0.0001, fake_share_high=0.01)})
+    report = compose_report(
+        report_id="r" * 43, created_at=a.scored_at, expires_at=a.scored_at,
+        request=TrustCheckRequest.model_validate(
+            {"claimed_score": 40, "platform": "twitter", "handle": "anna_k", "snapshot": doc}),
+        snapshot=AccountSnapshot.model_validate(doc), assessment=a, source="snapshot")
+    assert report.authentic_audience is not None
+    assert ("share of inauthentic followers is 0.4% (between <0.1% and 1%)"
+            in report.authentic_audience.summary)

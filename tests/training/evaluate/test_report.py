@@ -64,6 +64,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory):
     return evaluate_artifact(a, fresh, against=(b, fresh)), a, b, fresh
 
 
+@pytest.mark.slow
 def test_evaluation_has_every_figure_the_report_promises(evaluated) -> None:
     evaluation, strong, _, fresh = evaluated
     s = evaluation.summary
@@ -84,6 +85,7 @@ def test_evaluation_has_every_figure_the_report_promises(evaluated) -> None:
     assert {d["metric"] for d in against["deltas"]} == {"roc_auc", "pr_auc", "brier"}
 
 
+@pytest.mark.slow
 def test_promotion_is_refused_for_a_weaker_candidate(evaluated) -> None:
     evaluation, strong, weak, fresh = evaluated
     weak_eval = evaluate_artifact(weak, fresh, baselines=False)
@@ -97,6 +99,7 @@ def test_promotion_is_refused_for_a_weaker_candidate(evaluated) -> None:
     assert same.acceptable and same.stability["unchanged"] == len(fresh)
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_html_and_json(evaluated, tmp_path: Path) -> None:
     evaluation, *_ = evaluated
     paths = write_report(evaluation, tmp_path / "report")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trueclout.cli import main
 from trueclout.errors import UserError
 from trueclout.training.evaluate.ring_injection import (
     RingSpec,
     evaluate,
     host_from_tables,
-    main,
     plant_rings,
     pooled,
     retweet_host,
@@ -98,18 +98,18 @@ def test_simulated_world_rings_are_found() -> None:
 
 
 def test_command_line_prints_the_tables(capsys) -> None:
-    main(["--accounts", "1500", "--sizes", "5", "--densities", "0.9", "--camouflage", "none",
-          "--members", "20"])
+    assert main(["dev", "ring-injection", "--accounts", "1500", "--sizes", "5", "--densities",
+                 "0.9", "--camouflage", "none", "--members", "20"]) == 0
     out = capsys.readouterr().out
     assert "host synthetic: 1,500 accounts" in out
     assert "by camouflage and ring size" in out and "reciprocity" in out
 
 
 def test_command_line_refuses_bad_options(capsys) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["--accounts", "1500", "--camouflage", "extreme"])
-    assert exc.value.code == 2
+    assert main(["dev", "ring-injection", "--accounts", "1500", "--camouflage", "extreme"]) == 2
     assert "camouflage" in capsys.readouterr().err
+    assert main(["dev", "ring-injection", "--sizes", "5,ten"]) == 2
+    assert "--sizes" in capsys.readouterr().err
 
 
 @pytest.mark.realdata

@@ -153,6 +153,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     get_settings.cache_clear()
 
 
+@pytest.mark.slow
 def test_retraining_fixes_the_misses_on_held_out_feedback_and_proposes_promotion(
     run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,6 +184,7 @@ def test_retraining_fixes_the_misses_on_held_out_feedback_and_proposes_promotion
     assert run["registry"].active_version() != version  # promotion stays the analyst's call
 
 
+@pytest.mark.slow
 def test_bad_requests_are_refused_before_any_work(
     run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from trueclout.cli import main
 
-pytestmark = pytest.mark.dask
+pytestmark = [pytest.mark.dask, pytest.mark.slow]
 
 FAST = ["--folds", "2", "--trees", "25", "--forest-trees", "10", "--threads", "1",
         "--follower-model", "default", "-q"]

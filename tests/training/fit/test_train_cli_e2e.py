@@ -21,6 +21,8 @@ from trueclout.cli import main
 from trueclout.data import SAMPLES_DIR
 from trueclout.models.artifact import SHIPPED_DIR
 
+pytestmark = pytest.mark.slow
+
 ACCOUNTS = 300
 FAST = ["--folds", "2", "--trees", "25", "--forest-trees", "10", "--threads", "1", "-q"]
 

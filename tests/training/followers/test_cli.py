@@ -105,6 +105,7 @@ def test_train_needs_both_classes(folders, tmp_path: Path, capsys) -> None:
     assert "at least 5 bought and 5 human profiles" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cross_validate_json_has_every_study(folders, capsys, tmp_path: Path) -> None:
     capsys.readouterr()
     assert main(["followers", "cross-validate", "--data", str(folders["train"]), "--folds", "2",

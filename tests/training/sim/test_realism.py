@@ -14,6 +14,7 @@ from tests.models.follower_builders import (
     instafake_folder,
     write_csv,
 )
+from trueclout.cli import main
 from trueclout.features.families.follower_signals import FOLLOWER_SIGNALS
 from trueclout.training.sim.realism import (
     PAIRS,
@@ -21,7 +22,6 @@ from trueclout.training.sim.realism import (
     compare,
     describe,
     ks_distance,
-    main,
     rank_correlations,
     synthetic_groups,
     transfer,
@@ -101,10 +101,11 @@ def test_counts_of_a_profile_keep_their_dependencies(groups) -> None:
     assert rc["log_followers~log_listed"] > 0.4
 
 
+@pytest.mark.slow
 def test_command_writes_the_table_json_and_plot(tmp_path: Path, capsys) -> None:
     data = _datasets(tmp_path / "data")
-    assert main(["--data", str(data), "--out", str(tmp_path / "out"), "--accounts", "60",
-                 "--seed", "3"]) == 0
+    assert main(["dev", "sim-to-real", "--data", str(data), "--out", str(tmp_path / "out"),
+                 "--accounts", "60", "--seed", "3"]) == 0
     printed = capsys.readouterr().out
     assert "KS distance" in printed and "mean KS" in printed
     report = json.loads((tmp_path / "out" / "comparison.json").read_text())
@@ -115,7 +116,8 @@ def test_command_writes_the_table_json_and_plot(tmp_path: Path, capsys) -> None:
 
 
 def test_command_refuses_a_folder_without_real_data(tmp_path: Path, capsys) -> None:
-    assert main(["--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert main(["dev", "sim-to-real", "--data", str(tmp_path), "--out",
+                 str(tmp_path / "out")]) == 2
     assert "cresci-2015" in capsys.readouterr().err
 
 

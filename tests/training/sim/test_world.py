@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trueclout.cli import main
 from trueclout.contract import AccountSnapshot
 from trueclout.errors import UserError
 from trueclout.io import read_tables
 from trueclout.tables import TABLE_NAMES, tables_to_snapshots
 from trueclout.training.sim.params import KINDS
-from trueclout.training.sim.samples import SAMPLES, build_samples
+from trueclout.training.sim.samples import SAMPLES
 from trueclout.training.sim.world import (
     FOLLOWER_LABEL_SCHEMA,
     LABEL_SCHEMA,
@@ -61,6 +62,7 @@ def _digests(folder: Path) -> dict[str, str]:
 # --- determinism -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     write_world(tmp_path / "a", 60, 3, formats="both", followers_sample=20)
     write_world(tmp_path / "b", 60, 3, formats="both", followers_sample=20)
@@ -414,6 +416,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env=None if env is None else {**os.environ, **env})
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_hash_randomisation(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         res = run_cli("simulate", "--accounts", "40", "--seed", "6", "--followers-sample", "8",
@@ -460,9 +463,10 @@ def test_cli_rejects_bad_arguments_clearly(tmp_path: Path, args: list[str], mess
 # --- samples -----------------------------------------------------------------------------
 
 
-def test_samples_are_valid_small_and_regenerate_identically() -> None:
+def test_samples_are_valid_small_and_regenerate_identically(tmp_path: Path) -> None:
     folder = REPO / "data" / "samples"
-    built = build_samples()
+    assert main(["dev", "samples", str(tmp_path)]) == 0
+    built = {path.name: path.read_text(encoding="utf-8") for path in tmp_path.iterdir()}
     assert set(built) == {f"{name}.json" for name in SAMPLES}
     for name, text in built.items():
         assert (folder / name).read_text(encoding="utf-8") == text, f"{name} is stale"
@@ -502,7 +506,7 @@ def test_timing_constants_match_their_fits(datasets_dir: Path) -> None:
 
 @pytest.mark.realdata
 def test_every_profile_law_number_is_its_fit(datasets_dir: Path) -> None:
-    """Each fitted number in sim_params is what a fresh fit gives (to its rounding)."""
+    """Each fitted number in sim.params is what a fresh fit gives (to its rounding)."""
     from trueclout.training.sim.calibration import LAW_SOURCES, compare_laws, fit_profiles
 
     fits = fit_profiles(datasets_dir)
