@@ -4,7 +4,8 @@ Every long job reports through one small protocol, ``Progress``
 (``start(stage, total)``, ``advance(n)``, ``note(line)``), so the code doing
 the work never imports rich. ``StageProgress`` is its terminal face and the
 only place that builds a bar; ``SilentProgress`` is the default for library
-callers and tests; ``progress_stage`` wraps a one-stage job.
+callers and tests; ``progress_stage`` wraps a one-stage job and
+``progress_steps`` a job of many short steps shown on one bar.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from typing import Any, Protocol
 
 
 class Progress(Protocol):
-    """Where a long job reports: a stage with an expected total (None: open-ended), steps, notes."""
+    """Where a long job reports: a stage with an expected total (None: open-ended), steps, notes.
+
+    ``describe`` renames the running stage, for jobs of many short steps (``progress_steps``).
+    """
 
     def start(self, stage: str, total: int | None) -> None: ...
 
     def advance(self, amount: int = 1) -> None: ...
 
+    def describe(self, stage: str) -> None: ...
+
     def note(self, line: str) -> None: ...
+
+
+class Step(Protocol):
+    """One step of a ``progress_steps`` stage: say what it is, count ``advance`` of the total."""
+
+    def __call__(self, description: str, advance: int = 1) -> None: ...
 
 
 class SilentProgress:
@@ -31,6 +43,9 @@ class SilentProgress:
         pass
 
     def advance(self, amount: int = 1) -> None:
+        pass
+
+    def describe(self, stage: str) -> None:
         pass
 
     def note(self, line: str) -> None:
@@ -117,3 +132,18 @@ def progress_stage(stage: str, total: int | None = None, *, enabled: bool = True
     with StageProgress(enabled, rate_unit=rate_unit, transient=transient) as progress:
         progress.start(stage, total)
         yield progress
+
+
+def progress_steps(progress: Progress, total: int | None) -> Step:
+    """One stage of ``total`` steps whose text says which step the job is on.
+
+    A study has too many short steps for a bar each, so one bar is renamed at
+    every step instead.
+    """
+    progress.start("starting", total)
+
+    def step(description: str, advance: int = 1) -> None:
+        progress.describe(description)
+        progress.advance(advance)
+
+    return step

@@ -3,13 +3,13 @@
 Data folders in any supported layout (cresci-2015 CSVs, InstaFake JSON, or a
 TrueClout table folder with follower labels) are detected from their file
 names; ``--format`` forces one.  Progress goes to stderr, results to stdout;
-with ``--json`` stdout carries only one JSON object.
+with ``--json`` stdout carries only one JSON object.  The work is done by
+``training.fit.followers`` and ``training.evaluate.followers``; these commands
+parse options, read the data, call them and print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,9 +24,6 @@ followers_app = typer.Typer(
     help="The follower-level model: is a follower profile bought? Train, evaluate, validate.",
     no_args_is_help=True,
 )
-
-REPORT_DIR = "report"
-METRICS_FILE = "metrics.json"
 
 
 class DataFormat(StrEnum):
@@ -52,21 +49,6 @@ def _read(data: Path, fmt: DataFormat) -> LabelledFollowers:
     from trueclout.training.data.followers import read_followers
 
     return read_followers(data, None if fmt is DataFormat.auto else fmt.value)
-
-
-@contextmanager
-def _progress(total: int | None, quiet: bool = False) -> Iterator[Any]:
-    """One bar on stderr, cleared when done; yields ``step(description, advance=1)``."""
-    from trueclout.progress import StageProgress
-
-    with StageProgress(not quiet, transient=True) as progress:
-        progress.start("starting", total)
-
-        def step(description: str, advance: int = 1) -> None:
-            progress.describe(description)
-            progress.advance(advance)
-
-        yield step
 
 
 def _fmt(value: Any) -> str:
@@ -113,60 +95,20 @@ def train(
     The report (OUT/report: metrics.json and PNG plots) is measured on the
     held-out folds the model chose its calibration and threshold on.
     """
-    from trueclout.errors import UserError
-    from trueclout.models.follower_model import FollowerModel, follower_baselines
-    from trueclout.training.evaluate.followers import (
-        BASELINE_THRESHOLD,
-        PRIMARY,
-        classification_metrics,
-        data_summary,
-        write_json,
-        write_plots,
-    )
+    from trueclout.progress import StageProgress
+    from trueclout.training.fit.followers import check_out, train_follower_folder
 
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise UserError(f"{out}: exists and is not empty; choose another --out or add --overwrite")
+    check_out(out, overwrite)  # before reading: a wrong --out fails first
     labelled = _read(data, format)
-    X, y = labelled.signals(), labelled.labels
-    model = FollowerModel(random_state=seed, n_jobs=threads, n_estimators=trees)
-    with _progress(2 + (2 if baselines else 0)) as step:
-        step("reading profiles")
-        step(f"training xgboost ({model.folds} held-out folds, then all {len(y):,} profiles)", 0)
-        model.fit(X, y)
-        probabilities = {PRIMARY: model.oof_probability_}
-        flagged = {PRIMARY: model.oof_probability_ >= model.threshold_}
-        step("trained xgboost")
-        if baselines:
-            from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-            folds = StratifiedKFold(model.folds, shuffle=True, random_state=seed)
-            for name, estimator in follower_baselines(seed, threads).items():
-                step(f"cross-validating {name}", 0)
-                p = cross_val_predict(estimator, X, y, cv=folds, method="predict_proba")[:, 1]
-                probabilities[name] = p
-                flagged[name] = p >= BASELINE_THRESHOLD
-                step(f"cross-validated {name}")
-    metrics = {name: classification_metrics(y, p, flagged[name])
-               for name, p in probabilities.items()}
-    model.save(out, extra={"data": data_summary(labelled)})
-    report = out / REPORT_DIR
-    plots = write_plots(report, y, probabilities, threshold=model.threshold_,
-                        importance=model.feature_importance(), title="(held-out folds)")
-    write_json(report / METRICS_FILE, {
-        "model_id": model.model_id_,
-        "data": data_summary(labelled),
-        "held_out": f"{model.folds}-fold stratified, seed {seed}; xgboost at its stored "
-                    f"threshold, baselines at {BASELINE_THRESHOLD}",
-        "threshold": model.threshold_,
-        "quantifier": model.quantifier_.to_dict(),
-        "metrics": metrics,
-        "feature_importance": model.feature_importance(),
-        "plots": plots,
-    })
-    _metrics_table(f"held-out folds of {data}", metrics)
+    with StageProgress(transient=True) as progress:
+        result = train_follower_folder(labelled, out, seed=seed, threads=threads, trees=trees,
+                                       baselines=baselines, overwrite=overwrite,
+                                       progress=progress)
+    model = result.model
+    _metrics_table(f"held-out folds of {data}", result.metrics)
     q = model.quantifier_
     typer.echo(f"threshold {model.threshold_:.3f}; held-out tpr {q.tpr:.3f}, fpr {q.fpr:.3f}")
-    typer.echo(f"wrote {out} (model {model.model_id_}) and {report}")
+    typer.echo(f"wrote {out} (model {model.model_id_}) and {result.report}")
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -188,43 +130,14 @@ def evaluate(
     Works with one class only (a folder of humans, say): figures that need
     both classes (MCC, ROC-AUC, PR-AUC) are then null.
     """
-    import numpy as np
     import orjson
 
     from trueclout.models.follower_model import FollowerModel
-    from trueclout.training.evaluate.followers import (
-        PRIMARY,
-        classification_metrics,
-        data_summary,
-        write_json,
-        write_plots,
-    )
+    from trueclout.training.evaluate.followers import PRIMARY, evaluate_follower_model
 
-    fitted = FollowerModel.load(model, n_jobs=threads)
+    fitted = FollowerModel.load(model, n_jobs=threads)  # before reading: a wrong MODEL fails first
     labelled = _read(data, format)
-    y = labelled.labels
-    p = fitted.fake_probability(labelled.signals())
-    flagged = p >= fitted.threshold_
-    estimate = fitted.quantifier_.estimate(np.array([flagged.sum()], float),
-                                           np.array([len(flagged)], float))
-    figures: dict[str, Any] = classification_metrics(y, p, flagged)
-    figures |= {
-        "threshold": fitted.threshold_,
-        "model_id": fitted.model_id_,
-        "fake_share": {
-            "true": float(y.mean()),
-            "estimated": float(estimate.share[0]),
-            "low": float(estimate.low[0]),
-            "high": float(estimate.high[0]),
-            "flagged": float(flagged.mean()),
-        },
-        "data": data_summary(labelled),
-    }
-    if report is not None:
-        figures["plots"] = write_plots(report, y, {PRIMARY: p}, threshold=fitted.threshold_,
-                                       importance=fitted.feature_importance(),
-                                       title=f"({data.name})")
-        write_json(report / METRICS_FILE, figures)
+    figures = evaluate_follower_model(fitted, labelled, report=report, title=f"({data.name})")
     if as_json:
         typer.echo(orjson.dumps(figures, option=orjson.OPT_SERIALIZE_NUMPY).decode())
         return
@@ -267,67 +180,15 @@ def cross_validate_command(
     """The honest evaluation: k-fold CV, leave-one-market-out, and semi-real audiences."""
     import orjson
 
-    from trueclout.models.follower_model import FollowerModel, follower_baselines
-    from trueclout.training.evaluate import followers as fe
+    from trueclout.progress import StageProgress
+    from trueclout.training.evaluate.followers import cross_validation_study
 
     labelled = _read(data, format)
-
-    def make_model() -> FollowerModel:
-        return FollowerModel(random_state=seed, n_jobs=threads, n_estimators=trees)
-
-    learners = 1 + (len(follower_baselines()) if baselines else 0)
-    market_names = fe.fake_markets(labelled) if markets else []
-    do_markets = len(market_names) >= 2
-    total = folds * learners + (len(market_names) * market_folds * learners if do_markets else 0)
-    total += 2 if audiences else 0
-    results: dict[str, Any] = {"data": fe.data_summary(labelled)}
-    with _progress(total, quiet=False) as step:
-        cv = fe.cross_validate(labelled, folds=folds, seed=seed, baselines=baselines,
-                               make_model=make_model, n_jobs=threads, progress=step)
-        results["cross_validation"] = {
-            "folds": folds,
-            "metrics": {name: h.metrics() for name, h in cv.items()},
-            "mcc_per_fold": {name: h.per_fold("mcc") for name, h in cv.items()},
-        }
-        if do_markets:
-            lomo = fe.leave_one_market_out(labelled, human_folds=market_folds, seed=seed,
-                                           make_model=make_model, baselines=baselines,
-                                           n_jobs=threads, progress=step)
-            results["leave_one_market_out"] = {
-                market: {
-                    "trained_on": [m for m in market_names if m != market],
-                    "metrics": {name: h.metrics() for name, h in by_learner.items()},
-                    "audiences": (fe.summarise_audiences(fe.semi_real_audiences(
-                        by_learner[fe.PRIMARY], draws=draws, seed=seed)) if audiences else None),
-                }
-                for market, by_learner in lomo.items()
-            }
-        elif markets:
-            results["leave_one_market_out"] = (
-                f"skipped: needs fakes from two or more groups, found {market_names or 'none'}")
-        if audiences:
-            step("semi-real audiences: 2-fold models", 0)
-            halves = fe.cross_validate(labelled, folds=2, seed=seed, baselines=False,
-                                       make_model=make_model, n_jobs=threads)
-            step("semi-real audiences: mixing")
-            cells = fe.semi_real_audiences(halves[fe.PRIMARY], draws=draws, seed=seed)
-            results["audiences"] = {
-                "design": "2 stratified halves; each half's model quantifies audiences mixed "
-                          f"from the other half, {draws} draws per (size, share) and half",
-                "by_size": fe.summarise_audiences(cells),
-                "cells": [vars(c) for c in cells],
-            }
-            step("semi-real audiences: done")
-    if report is not None:
-        primary = cv[fe.PRIMARY]
-        probabilities = {name: _in_row_order(h) for name, h in cv.items()}
-        results["plots"] = fe.write_plots(
-            report, labelled.labels, probabilities,
-            threshold=float(sum(r.threshold for r in primary.runs) / len(primary.runs)),
-            audiences=results.get("audiences", {}).get("by_size"),
-            title=f"({folds}-fold CV)",
-        )
-        fe.write_json(report / METRICS_FILE, results)
+    with StageProgress(transient=True) as progress:
+        results = cross_validation_study(
+            labelled, folds=folds, markets=markets, market_folds=market_folds,
+            audiences=audiences, draws=draws, baselines=baselines, seed=seed, threads=threads,
+            trees=trees, report=report, progress=progress)
     if as_json:
         typer.echo(orjson.dumps(results, option=orjson.OPT_SERIALIZE_NUMPY).decode())
         return
@@ -354,15 +215,6 @@ def _audience_lines(title: str, rows: list[dict[str, Any]]) -> None:
         typer.echo(f"  {row['size']:>5}  MAE {row['mae']:.4f}  coverage {row['coverage']:.3f}"
                    f"  (worst share {row['worst_coverage']:.3f}, "
                    f"largest bias {row['max_abs_bias']:.3f})")
-
-
-def _in_row_order(held_out: Any) -> Any:
-    """Pooled held-out probabilities put back in the data's row order."""
-    import numpy as np
-
-    out = np.empty(len(held_out.y))
-    out[held_out.rows] = held_out.probability
-    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,10 @@
   real fakes at known fake shares and sample sizes, quantified with each
   fold model's own error rates: mean absolute error and interval coverage.
 
-Everything returns plain numbers; ``follower_report`` turns them into JSON and
-PNG plots.
+Everything returns plain numbers; ``write_plots`` and ``write_json`` turn them
+into PNG plots and JSON.  ``evaluate_follower_model`` and
+``cross_validation_study`` are the work behind `trueclout followers evaluate`
+and `followers cross-validate`, here so a test or a notebook runs the same path.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from trueclout.errors import UserError
 from trueclout.models.follower_model import FollowerModel, follower_baselines
 from trueclout.models.quantify import AdjustedCount
+from trueclout.progress import Progress, SilentProgress, progress_steps
 from trueclout.training.data.followers import LabelledFollowers
 
 METRIC_KEYS: tuple[str, ...] = (
@@ -36,8 +39,10 @@ PRIMARY = "xgboost"
 BASELINE_THRESHOLD = 0.5
 DEFAULT_SHARES: tuple[float, ...] = tuple(np.round(np.arange(0.0, 0.91, 0.1), 2))
 DEFAULT_SIZES: tuple[int, ...] = (20, 50, 100, 200, 500, 1000)
+METRICS_FILE = "metrics.json"
 
-Progress = Callable[[str], None]
+# Called after each fitted fold with a line saying which (``progress_steps`` gives one).
+FoldReport = Callable[[str], None]
 
 
 def classification_metrics(
@@ -147,7 +152,7 @@ def _run_splits(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
     learners: dict[str, Callable[[], Any]],
-    progress: Progress | None, label: str,
+    progress: FoldReport | None, label: str,
 ) -> dict[str, HeldOut]:
     out = {name: HeldOut(y, groups) for name in learners}
     for i, (train, test) in enumerate(splits, start=1):
@@ -168,7 +173,7 @@ def cross_validate(
     make_model: Callable[[], FollowerModel] | None = None,
     baselines: bool = True,
     n_jobs: int = 1,
-    progress: Progress | None = None,
+    progress: FoldReport | None = None,
 ) -> dict[str, HeldOut]:
     """Stratified ``folds``-fold cross-validation of the model and its baselines."""
     from sklearn.model_selection import StratifiedKFold
@@ -193,7 +198,7 @@ def leave_one_market_out(
     make_model: Callable[[], FollowerModel] | None = None,
     baselines: bool = True,
     n_jobs: int = 1,
-    progress: Progress | None = None,
+    progress: FoldReport | None = None,
 ) -> dict[str, dict[str, HeldOut]]:
     """For each fake market: train on humans + the other markets, test on the held-out market.
 
@@ -466,3 +471,133 @@ def data_summary(data: LabelledFollowers) -> dict[str, Any]:
         "groups": {str(g): int(c) for g, c in zip(groups, counts, strict=True)},
         "lacks": data.lacks(),
     }
+
+
+# --- the commands' work ---------------------------------------------------------------
+
+
+def evaluate_follower_model(
+    model: FollowerModel,
+    data: LabelledFollowers,
+    *,
+    report: Path | None = None,
+    title: str = "",
+) -> dict[str, Any]:
+    """``model`` on ``data`` at its stored threshold: metrics, and the fake share of the set.
+
+    The model comes loaded so a caller can check it before reading the data.
+    Works with one class only (a folder of humans): figures that need both
+    are then None.  With ``report``, metrics.json and PNG plots (``title``
+    ends their titles) are written there and the plots listed under "plots".
+    """
+    y = data.labels
+    p = model.fake_probability(data.signals())
+    flagged = p >= model.threshold_
+    estimate = model.quantifier_.estimate(np.array([flagged.sum()], float),
+                                          np.array([len(flagged)], float))
+    figures: dict[str, Any] = classification_metrics(y, p, flagged)
+    figures |= {
+        "threshold": model.threshold_,
+        "model_id": model.model_id_,
+        "fake_share": {
+            "true": float(y.mean()),
+            "estimated": float(estimate.share[0]),
+            "low": float(estimate.low[0]),
+            "high": float(estimate.high[0]),
+            "flagged": float(flagged.mean()),
+        },
+        "data": data_summary(data),
+    }
+    if report is not None:
+        figures["plots"] = write_plots(report, y, {PRIMARY: p}, threshold=model.threshold_,
+                                       importance=model.feature_importance(), title=title)
+        write_json(report / METRICS_FILE, figures)
+    return figures
+
+
+def cross_validation_study(
+    data: LabelledFollowers,
+    *,
+    folds: int = 10,
+    markets: bool = True,
+    market_folds: int = 5,
+    audiences: bool = True,
+    draws: int = 200,
+    baselines: bool = True,
+    seed: int = 0,
+    threads: int = 1,
+    trees: int = 200,
+    report: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The honest evaluation: k-fold CV, leave-one-market-out and semi-real audiences.
+
+    Returns the figures as plain JSON-ready values.  Leaving markets out
+    needs fakes from two or more groups; with fewer, "leave_one_market_out"
+    says why it was skipped instead of failing the whole study.  With
+    ``report``, metrics.json and PNG plots of the k-fold scores are written there.
+    """
+
+    def make_model() -> FollowerModel:
+        return FollowerModel(random_state=seed, n_jobs=threads, n_estimators=trees)
+
+    learners = 1 + (len(follower_baselines()) if baselines else 0)
+    market_names = fake_markets(data) if markets else []
+    do_markets = len(market_names) >= 2
+    total = folds * learners + (len(market_names) * market_folds * learners if do_markets else 0)
+    total += 2 if audiences else 0
+    results: dict[str, Any] = {"data": data_summary(data)}
+    step = progress_steps(progress or SilentProgress(), total)
+    cv = cross_validate(data, folds=folds, seed=seed, baselines=baselines,
+                        make_model=make_model, n_jobs=threads, progress=step)
+    results["cross_validation"] = {
+        "folds": folds,
+        "metrics": {name: h.metrics() for name, h in cv.items()},
+        "mcc_per_fold": {name: h.per_fold("mcc") for name, h in cv.items()},
+    }
+    if do_markets:
+        lomo = leave_one_market_out(data, human_folds=market_folds, seed=seed,
+                                    make_model=make_model, baselines=baselines,
+                                    n_jobs=threads, progress=step)
+        results["leave_one_market_out"] = {
+            market: {
+                "trained_on": [m for m in market_names if m != market],
+                "metrics": {name: h.metrics() for name, h in by_learner.items()},
+                "audiences": (summarise_audiences(semi_real_audiences(
+                    by_learner[PRIMARY], draws=draws, seed=seed)) if audiences else None),
+            }
+            for market, by_learner in lomo.items()
+        }
+    elif markets:
+        results["leave_one_market_out"] = (
+            f"skipped: needs fakes from two or more groups, found {market_names or 'none'}")
+    if audiences:
+        step("semi-real audiences: 2-fold models", 0)
+        halves = cross_validate(data, folds=2, seed=seed, baselines=False,
+                                make_model=make_model, n_jobs=threads)
+        step("semi-real audiences: mixing")
+        cells = semi_real_audiences(halves[PRIMARY], draws=draws, seed=seed)
+        results["audiences"] = {
+            "design": "2 stratified halves; each half's model quantifies audiences mixed "
+                      f"from the other half, {draws} draws per (size, share) and half",
+            "by_size": summarise_audiences(cells),
+            "cells": [vars(c) for c in cells],
+        }
+        step("semi-real audiences: done")
+    if report is not None:
+        primary = cv[PRIMARY]
+        results["plots"] = write_plots(
+            report, data.labels, {name: _in_row_order(h) for name, h in cv.items()},
+            threshold=float(sum(r.threshold for r in primary.runs) / len(primary.runs)),
+            audiences=results.get("audiences", {}).get("by_size"),
+            title=f"({folds}-fold CV)",
+        )
+        write_json(report / METRICS_FILE, results)
+    return results
+
+
+def _in_row_order(held_out: HeldOut) -> np.ndarray:
+    """Pooled held-out probabilities put back in the data's row order (for the plots)."""
+    out = np.empty(len(held_out.y))
+    out[held_out.rows] = held_out.probability
+    return out
