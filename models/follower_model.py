@@ -467,3 +467,15 @@ def follower_baselines(random_state: int = 0, n_jobs: int = 1) -> dict[str, Any]
             n_estimators=200, random_state=random_state, n_jobs=n_jobs
         ),
     }
+
+
+def same_follower_model(a: FollowerModel | None, b: FollowerModel | None) -> bool:
+    """Whether two follower models are the same fitted model, loaded once or twice.
+
+    ``model_id_`` is a digest of the fitted model's content, so two loads of
+    one folder (or of two copies of it) compare equal; no model equals only
+    no model.
+    """
+    if a is None or b is None:
+        return a is b
+    return a is b or (bool(a.model_id_) and a.model_id_ == b.model_id_)

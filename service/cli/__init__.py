@@ -137,11 +137,9 @@ def score(
     from trueclout.settings import get_settings
 
     # A bar only on a terminal: in a log, the lines naming invalid records are what matters.
-    # While it runs the bar takes over sys.stdout, so the assessments get the real one.
-    stdout = sys.stdout
     with StageProgress(enabled=sys.stderr.isatty(), rate_unit="snapshots") as progress:
         good, bad = score_file(file, out, settings=get_settings(), progress=progress,
-                               report=lambda line: typer.echo(line, err=True), stdout=stdout)
+                               report=lambda line: typer.echo(line, err=True))
     typer.echo(f"scored {good} snapshot(s), {bad} invalid in {file}", err=True)
     if bad:
         raise typer.Exit(1)

@@ -27,12 +27,11 @@ def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
 
 
 @contextmanager
-def _sink(out: Path | None, stdout: IO[str] | None) -> Iterator[IO[str]]:
+def _sink(out: Path | None) -> Iterator[IO[str]]:
     """stdout, or ``out`` written atomically (a failed run never leaves a partial file there)."""
     if out is None:
-        stdout = stdout or sys.stdout
-        yield stdout
-        stdout.flush()
+        yield sys.stdout
+        sys.stdout.flush()
         return
     with atomic_open(out, "w", encoding="utf-8") as fh:
         yield fh
@@ -45,15 +44,12 @@ def score_file(
     settings: Settings,
     report: Callable[[str], None],
     progress: Progress | None = None,
-    stdout: IO[str] | None = None,
 ) -> tuple[int, int]:
     """Assess every valid snapshot in ``path``; returns (scored, invalid).
 
     Each invalid record is reported (``file:line ...``) and skipped.  The
     scorer comes from the same loader as the server's, and each line is
-    exactly the JSON body ``POST /v1/score`` returns.  Without ``out`` the
-    lines go to ``stdout`` (default ``sys.stdout``; a caller showing a bar
-    passes the real one, since a live bar redirects ``sys.stdout`` through itself).
+    exactly the JSON body ``POST /v1/score`` returns, to ``out`` or stdout.
     """
     progress = progress or SilentProgress()
     try:
@@ -62,7 +58,7 @@ def score_file(
         raise UserError(str(exc)) from exc
     good = bad = 0
     progress.start("scoring", count_accounts(path))
-    with _sink(out, stdout) as sink:
+    with _sink(out) as sink:
         for chunk in _chunks(iter_records(path), CHUNK):
             valid = []
             for record in chunk:

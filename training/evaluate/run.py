@@ -29,33 +29,18 @@ if TYPE_CHECKING:
     from trueclout.training.evaluate.metrics import Evaluation, PromotionCheck
 
 
-def load_model(registry: ModelRegistry, ref: str, *, threads: int = 1) -> Artifact:
-    """A model by folder, version, 'active' or 'default', ready to score with ``threads``."""
-    from trueclout.models.artifact import load_artifact
-
-    artifact = load_artifact(registry.resolve(ref))
-    artifact.set_threads(threads)
-    return artifact
-
-
-def _same_follower_component(a: Artifact, b: Artifact) -> bool:
-    def files(artifact: Artifact) -> dict[str, str]:
-        return {k: v for k, v in artifact.card["files"].items()
-                if k.startswith("follower_model/")}
-
-    return files(a) == files(b)
-
-
 def features_per_model(artifacts: list[Artifact], labelled: LabelledSet, graph: pa.Table | None,
                        progress: Progress) -> list[TrainingSet]:
     """Features per artifact, computed with its own follower component (shared when equal)."""
+    from trueclout.models.follower_model import same_follower_model
     from trueclout.training.data.labelled import build_training_set, data_digest
 
     digest = data_digest(labelled)
     sets: list[TrainingSet] = []
     for i, artifact in enumerate(artifacts):
         same = next((sets[j] for j in range(i)
-                     if _same_follower_component(artifacts[j], artifact)), None)
+                     if same_follower_model(artifacts[j].follower_model,
+                                                  artifact.follower_model)), None)
         if same is not None:
             sets.append(same)
             continue
@@ -102,10 +87,11 @@ class EvaluationJob:
 
     @classmethod
     def open(cls, request: EvaluateRequest, registry: ModelRegistry) -> EvaluationJob:
+        from trueclout.models.artifact import load_artifact
         from trueclout.training.data.labelled import open_labelled
 
-        artifact = load_model(registry, request.model, threads=request.threads)
-        other = (load_model(registry, request.against, threads=request.threads)
+        artifact = load_artifact(registry.resolve(request.model), nthread=request.threads)
+        other = (load_artifact(registry.resolve(request.against), nthread=request.threads)
                  if request.against else None)
         return cls(request, artifact, other, open_labelled(request.data, request.labels))
 
@@ -194,8 +180,7 @@ class PromotionJob:
         from trueclout.training.data.labelled import open_labelled
 
         version = registry.add(registry.resolve(request.model))
-        candidate = load_artifact(registry.models_dir / version)
-        candidate.set_threads(request.threads)
+        candidate = load_artifact(registry.models_dir / version, nthread=request.threads)
         if registry.active_version() == version:
             raise UserError(f"{version} is already the active model")
         try:
@@ -203,8 +188,7 @@ class PromotionJob:
         except RegistryError:  # nothing promoted and nothing shipped: nothing to compare with
             return cls(request, registry, version, candidate, None, NO_ACTIVE_MODEL, [], None)
         try:
-            active = load_artifact(active_path)
-            active.set_threads(request.threads)
+            active = load_artifact(active_path, nthread=request.threads)
         except UserError as exc:
             if not request.force:
                 raise UserError(f"the active model ({active_path}) cannot be evaluated: {exc}; "

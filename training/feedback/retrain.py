@@ -49,6 +49,7 @@ import numpy as np
 from trueclout.errors import UserError
 from trueclout.files import write_files
 from trueclout.models.account_model import FLAG_LEVEL, OVERALL, TACTICS
+from trueclout.models.follower_model import same_follower_model
 from trueclout.training.data.labelled import TrainingSet
 from trueclout.training.feedback.compare import (
     COMPARISON_HTML,
@@ -184,14 +185,6 @@ def repeated(data: TrainingSet, times: int) -> TrainingSet:
     return subset(data, np.repeat(np.arange(len(data)), times))
 
 
-def _same_follower_component(a: Any, b: Any) -> bool:
-    """Whether two follower models are the same fitted model (loaded twice or not)."""
-    if a is b:
-        return True
-    ids = (getattr(a, "model_id_", None), getattr(b, "model_id_", None))
-    return ids[0] is not None and ids[0] == ids[1]
-
-
 # ---------------------------------------------------------------------------------------------
 # The whole run
 
@@ -267,11 +260,10 @@ def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note:
     check_weight(job.weight)
     if not 0 < job.holdout_share < 1:
         raise UserError(f"--holdout-share must be between 0 and 1, not {job.holdout_share}")
-    active = load_artifact(registry.active())
-    active.set_threads(job.config.threads)
+    active = load_artifact(registry.active(), nthread=job.config.threads)
     sets = _Sets(job, progress)
     base_set, feedback_set = sets.build(follower, "")
-    if _same_follower_component(active.follower_model, follower):
+    if same_follower_model(active.follower_model, follower):
         base_active, feedback_active = base_set, feedback_set
     else:
         base_active, feedback_active = sets.build(active.follower_model,
@@ -301,8 +293,7 @@ def retrain_from_feedback(job: FeedbackRetrain, *, follower: Any, follower_note:
                 "base_holdout_share": BASE_HOLDOUT_SHARE}})
         committed = registry.commit(folder)
     version, final = committed.version, committed.path
-    candidate = load_artifact(final)
-    candidate.set_threads(job.config.threads)
+    candidate = load_artifact(final, nthread=job.config.threads)
     progress.start("comparing the candidate with the active model", None)
     comparison, files = compare_models(
         active, candidate, feedback=(subset(feedback_active, feedback_out),
