@@ -42,8 +42,6 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-FOLLOWER_ROWS = 60_000
-
 
 @dataclass(frozen=True)
 class Rows:
@@ -83,9 +81,10 @@ def main() -> None:
 
     from trueclout.features.registry import REGISTRY_VERSION
     from trueclout.models.artifact import load_artifact, save_artifact
+    from trueclout.training.data.followers import default_datasets_dir, fit_follower_model
     from trueclout.training.data.labelled import build_training_set, open_labelled, ring_table
     from trueclout.training.fit.account import TrainingConfig, check_device, fit_account_model
-    from trueclout.training.fit.default_model import train_follower_model
+    from trueclout.training.fit.default_model import follower_training_data
     from trueclout.training.sim.world import write_world
 
     check_device(args.device)
@@ -104,8 +103,9 @@ def main() -> None:
         n = labelled.n_accounts or 0
 
         start = time.perf_counter()
-        follower = train_follower_model(data, FOLLOWER_ROWS, args.threads)
-        print(f"follower model ({FOLLOWER_ROWS:,}-profile sample): "
+        profiles = follower_training_data(default_datasets_dir())
+        follower = fit_follower_model(profiles, n_jobs=args.threads)
+        print(f"follower model ({len(profiles):,} labelled research profiles): "
               f"{time.perf_counter() - start:.1f} s (peak so far {peak_rss_mib():,.0f} MiB)")
 
         start = time.perf_counter()

@@ -27,6 +27,7 @@ import numpy as np
 from trueclout.features.families import engagement as E
 from trueclout.features.families import fingerprints as A
 from trueclout.features.families import growth as G
+from trueclout.features.families import lots as L
 from trueclout.features.humanize import FORMATTERS
 
 FAMILIES: tuple[str, ...] = ("audience", "growth", "engagement", "profile")
@@ -163,23 +164,40 @@ _AUDIENCE: list[FeatureSpec] = [
        "{audience_creation_cluster_share:pct} of sampled followers' accounts were created on "
        "the same few days."),
     _f("audience_model_fake_share", "audience", _SHARE,
-       "Fake share of the whole audience estimated by the follower-level model (NaN without "
-       "one).",
+       "Fake share of the whole audience: the larger of the follower-level model's estimate "
+       "and the creation-batch share (audience_lot_share, a lower bound that holds even for "
+       "follower markets the model never met); NaN without a follower model.",
        1, "FAKE_AUDIENCE_SHARE",
-       "The follower model estimates that {audience_model_fake_share:pct} of the audience, "
-       "about {audience_model_fake_followers:count} of {followers_count:count} followers, looks "
+       "The follower model and the creation-batch fingerprint estimate that "
+       "{audience_model_fake_share:pct} of the audience, about "
+       "{audience_model_fake_followers:count} of {followers_count:count} followers, looks "
        "inauthentic (95% interval {audience_model_fake_share_low:pct} to "
        "{audience_model_fake_share_high:pct})."),
     _f("audience_model_fake_share_low", "audience", _SHARE,
-       "Lower bound of the model's fake-share interval.",
+       "Lower bound of the fake-share interval: the follower model's 95% bound, or where the "
+       "creation-batch share exceeds the model's estimate the higher of both lower bounds (a "
+       "lot never lowers it).",
        1, "FAKE_AUDIENCE_SHARE",
        "At least {audience_model_fake_share_low:pct} of the audience looks inauthentic to the "
-       "follower model (95% interval)."),
+       "follower model and the creation-batch fingerprint (95% interval)."),
     _f("audience_model_fake_share_high", "audience", _SHARE,
-       "Upper bound of the model's fake-share interval.",
+       "Upper bound of the fake-share interval: the follower model's 95% bound, or where the "
+       "creation-batch share exceeds the model's estimate the higher of both upper bounds.",
        1, "FAKE_AUDIENCE_SHARE",
        "Up to {audience_model_fake_share_high:pct} of the audience looks inauthentic to the "
-       "follower model (95% interval)."),
+       "follower model and the creation-batch fingerprint (95% interval)."),
+    _f("audience_lot_share", "audience", _SHARE,
+       "Share of the sampled followers with a known creation date whose accounts were created "
+       "in short batches: creation weeks far more crowded than the sample's own creation dates "
+       f"around them predict (a Poisson tail below {L.LOT_P:g} spread over the weeks the "
+       "sample spans), counting only the batches' excess over that expectation, so an organic "
+       f"audience reads about 0; NaN below {L.LOT_MIN_DATED} dated followers.",
+       1, "FOLLOWER_CREATION_CLUSTER",
+       "{audience_lot_share:pct} of {audience_lot_dated:count} sampled followers' accounts were "
+       "created in short batches, beyond what the sample's spread of creation dates explains "
+       "(95% interval {audience_lot_share_low:pct} to {audience_lot_share_high:pct}; batches "
+       "found: {audience_lot_count:count}, the largest holding {audience_largest_lot_share:pct} "
+       "of the sample)."),
 ]
 
 _GROWTH: list[FeatureSpec] = [

@@ -1,12 +1,15 @@
 """Audience family: fingerprints of inauthentic followers, aggregated per account.
 
 Two layers.  The fingerprint aggregates (shares of default avatars, empty bios,
-digit-run usernames, creation-date clusters, duplicate templates, a simple
-rule-based "crude fake" share, ...) need nothing but the follower sample and
-always stand.  A follower-level model plugs in through ``AudienceScorer``: it
-turns each sampled follower's ``FOLLOWER_SIGNALS`` row into a fake probability
-and estimates the fake share of the *whole* audience with an interval; without
-a scorer those model columns are NaN (unknown), never zero.
+digit-run usernames, creation-date clusters, duplicate templates, creation-week
+lots, a simple rule-based "crude fake" share, ...) need nothing but the
+follower sample and always stand.  A follower-level model plugs in through
+``AudienceScorer``: it turns each sampled follower's ``FOLLOWER_SIGNALS`` row
+into a fake probability and estimates the fake share of the *whole* audience
+with an interval; without a scorer those model columns are NaN (unknown), never
+zero.  The model's estimate is joined with the lot share (``lots.combine_share``):
+lots are a lower bound on the bought share that holds even for a vendor's
+market the model never met.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from trueclout.features.families.fingerprints import (
     wilson_interval,
 )
 from trueclout.features.families.follower_signals import FollowerProfiles
+from trueclout.features.families.lots import combine_share, find_lots
 from trueclout.features.frame import FamilyResult
 from trueclout.features.kernels.columns import SECONDS_PER_DAY, SnapshotColumns
 from trueclout.features.kernels.segments import Segments
@@ -122,7 +126,9 @@ def compute_audience(cols: SnapshotColumns, scorer: AudienceScorer | None = None
     crude_hits = np.nan_to_num(shares["audience_crude_fake_share"]) * crude_known
     low, high = wilson_interval(crude_hits, crude_known)
     age_seconds = np.clip(observed - created, 0, 2**32 - 1).astype(np.int64)
-    model = _model_share(scorer, profiles, seg, cols.followers_count)
+    lots = find_lots(created, seg, cols.seconds("followers", "followed_at"))
+    model = combine_share(_model_share(scorer, profiles, seg, cols.followers_count),
+                          lots.share, lots.low, lots.high)
     features = {
         **shares,
         "audience_median_age_days": seg.int_quantile(age_seconds, 0.5) / SECONDS_PER_DAY,
@@ -130,6 +136,7 @@ def compute_audience(cols: SnapshotColumns, scorer: AudienceScorer | None = None
         "audience_model_fake_share": model.share,
         "audience_model_fake_share_low": model.low,
         "audience_model_fake_share_high": model.high,
+        "audience_lot_share": lots.share,
     }
     context = {
         "audience_sample_size": n_sample,
@@ -138,5 +145,11 @@ def compute_audience(cols: SnapshotColumns, scorer: AudienceScorer | None = None
         "audience_crude_fake_share_low": low,
         "audience_crude_fake_share_high": high,
         "audience_model_fake_followers": model.share * cols.followers_count,
+        "audience_lot_share_low": lots.low,
+        "audience_lot_share_high": lots.high,
+        "audience_lot_count": lots.lots,
+        "audience_largest_lot_share": lots.largest,
+        "audience_lot_dated": lots.known,
+        "audience_lot_co_arrival_share": lots.co_arrival,
     }
     return FamilyResult(features, context, n_sample)

@@ -90,7 +90,8 @@ def wilson_interval(hits: np.ndarray, n: np.ndarray, z: float = WILSON_Z) -> tup
         denom = 1 + z * z / n
         center = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        low = np.where(n > 0, np.clip(center - half, 0, 1), np.nan)
+        # No hits: exactly 0 (the formula leaves a rounding residue of ~1e-18).
+        low = np.where(n > 0, np.where(hits > 0, np.clip(center - half, 0, 1), 0.0), np.nan)
         high = np.where(n > 0, np.clip(center + half, 0, 1), np.nan)
     return low, high
 

@@ -74,6 +74,8 @@ FOLLOWER_SIGNALS: tuple[str, ...] = (
     "username_max_digit_run",
     "username_trailing_digits",
     "username_entropy",
+    "log_likes_per_day",
+    "log_followers_per_day",
 )
 
 FOLLOWER_SIGNAL_DESCRIPTIONS: dict[str, str] = {
@@ -103,6 +105,11 @@ FOLLOWER_SIGNAL_DESCRIPTIONS: dict[str, str] = {
     "username_max_digit_run": "longest run of consecutive digits in the username",
     "username_trailing_digits": "digits at the end of the username (name1987)",
     "username_entropy": "bits per character of the username; generated names are near-random",
+    "log_likes_per_day": (
+        "log(1 + likes given per day of account age); stock accounts seldom like anything, "
+        "whatever the era"
+    ),
+    "log_followers_per_day": "log(1 + followers gained per day of account age)",
 }
 
 
@@ -127,6 +134,8 @@ FOLLOWER_SIGNAL_DIRECTIONS: dict[str, int] = {
     "verified": -1,
     "log_age_days": -1,
     "log_posts_per_day": -1,
+    "log_likes_per_day": -1,
+    "log_followers_per_day": -1,
 }
 
 
@@ -248,9 +257,12 @@ def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
         return np.log1p(np.clip(x, 0, None))
 
 
-def _posts_per_day(get: Callable[[str], np.ndarray]) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return get("posts") / np.maximum(get("age_days"), 1.0)
+def _per_day(count: str) -> Callable[[Callable[[str], np.ndarray]], np.ndarray]:
+    """log(1 + count per day of account age): activity in the account's own time, not the era's."""
+    def rate(get: Callable[[str], np.ndarray]) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _log1p_nonneg(get(count) / np.maximum(get("age_days"), 1.0))
+    return rate
 
 
 def _digit_share(get: Callable[[str], np.ndarray]) -> np.ndarray:
@@ -277,12 +289,14 @@ _SIGNAL: dict[str, Callable[[Callable[[str], np.ndarray]], np.ndarray]] = {
     "verified": lambda get: get("verified"),
     "log_age_days": lambda get: _log1p_nonneg(get("age_days")),
     "log_age_at_follow_days": lambda get: _log1p_nonneg(get("age_at_follow_days")),
-    "log_posts_per_day": lambda get: _log1p_nonneg(_posts_per_day(get)),
+    "log_posts_per_day": _per_day("posts"),
     "username_length": lambda get: get("username_length"),
     "username_digit_share": _digit_share,
     "username_max_digit_run": lambda get: get("username_max_digit_run"),
     "username_trailing_digits": lambda get: get("username_trailing_digits"),
     "username_entropy": lambda get: get("username_entropy"),
+    "log_likes_per_day": _per_day("likes"),
+    "log_followers_per_day": _per_day("followers"),
 }
 
 

@@ -71,14 +71,26 @@ def test_default_model_builds_the_shipped_model_like_make_model(monkeypatch, tmp
     assert main(["dev", "default-model"]) == 0
     assert calls.pop() == ("build", (dm.SHIPPED_DIR,), {
         "accounts": dm.TRAIN_ACCOUNTS, "holdout_accounts": dm.HOLDOUT_ACCOUNTS, "threads": 2,
-        "work_dir": None, "quiet": False, "report": typer.echo})
+        "work_dir": None, "quiet": False, "datasets": None, "report": typer.echo})
     assert main(["dev", "default-model", "--out", str(tmp_path), "--accounts", "50",
-                 "--threads", "1", "--work-dir", str(tmp_path), "--quiet"]) == 0
+                 "--threads", "1", "--work-dir", str(tmp_path), "--quiet",
+                 "--datasets", str(tmp_path / "data")]) == 0
     assert calls.pop() == ("build", (tmp_path,), {
         "accounts": 50, "holdout_accounts": dm.HOLDOUT_ACCOUNTS, "threads": 1,
-        "work_dir": tmp_path, "quiet": True, "report": typer.echo})
+        "work_dir": tmp_path, "quiet": True, "datasets": tmp_path / "data",
+        "report": typer.echo})
     assert main(["dev", "default-model", "--reference-only", "--quiet"]) == 0
     assert calls.pop() == ("reference", (dm.SHIPPED_DIR,), {"work_dir": None, "quiet": True})
+
+
+def test_default_model_without_the_research_data_says_where_it_looked(tmp_path: Path,
+                                                                     capsys) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["dev", "default-model", "--out", str(tmp_path / "m"), "--datasets",
+                 str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(missing) in err and "TRUECLOUT_DATASETS" in err
+    assert "Traceback" not in err and not (tmp_path / "m").exists()
 
 
 def test_samples_go_to_data_samples_by_default(monkeypatch, capsys) -> None:

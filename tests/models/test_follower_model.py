@@ -26,7 +26,9 @@ from trueclout.models.follower_model import (
     MANIFEST_FILE,
     FollowerModel,
     FollowerModelError,
-    mcc_threshold,
+    consistent_directions,
+    group_weights,
+    youden_threshold,
 )
 from trueclout.tables import snapshots_to_tables
 from trueclout.training.data.followers import read_followers
@@ -82,9 +84,8 @@ def test_save_load_round_trip_gives_identical_probabilities(model, test_data,
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda names: names[:-1], f"it lacks \\['{FOLLOWER_SIGNALS[-1]}'\\]"),
         (lambda names: [*names, "mystery_signal"], "does not compute: \\['mystery_signal'\\]"),
-        (lambda names: names[::-1], "in a different order"),
+        (lambda names: [], "names no signals"),
     ],
 )
 def test_a_model_for_other_signals_is_refused(model, tmp_path: Path, edit, message) -> None:
@@ -140,7 +141,10 @@ def test_too_few_profiles_or_bad_labels_are_user_errors(train_data) -> None:
 def test_more_of_a_reassuring_signal_never_raises_the_fake_probability(
     model, train_data, row: int, bump: float, signal: str
 ) -> None:
+    """Where the model keeps a signal's direction (it held in every group), it obeys it."""
     X, _ = train_data
+    if signal not in model.directions_:
+        return
     before = X[row : row + 1].copy()
     after = before.copy()
     j = FOLLOWER_SIGNALS.index(signal)
@@ -150,14 +154,42 @@ def test_more_of_a_reassuring_signal_never_raises_the_fake_probability(
     assert model.fake_probability(after)[0] <= model.fake_probability(before)[0] + 1e-12
 
 
-def test_mcc_threshold_sits_in_the_middle_of_a_clean_gap() -> None:
+def test_youden_threshold_sits_in_the_middle_of_a_clean_gap() -> None:
     y = np.array([0, 0, 1, 1])
-    assert mcc_threshold(y, np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)
-    # One human scores among the fakes: the best cut keeps it out only if it costs less.
+    assert youden_threshold(y, np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)
+    # One human among the fakes: flagging it costs a third of the humans, missing a fake a
+    # quarter of the fakes, so the best cut keeps the human out.
     y = np.array([0, 0, 0, 1, 1, 1, 1])
     p = np.array([0.1, 0.2, 0.7, 0.6, 0.8, 0.9, 0.95])
-    t = mcc_threshold(y, p)
-    assert 0.7 < t <= 0.8
+    assert 0.7 < youden_threshold(y, p) <= 0.8
+    # Weights decide it: a human that weighs ten times as much is worth missing a fake for.
+    assert 0.7 < youden_threshold(y, p, np.array([1, 1, 10, 1, 1, 1, 1.0])) <= 0.8
+
+
+def test_groups_weigh_the_same_within_their_class() -> None:
+    y = np.array([0] * 10 + [1] * 100 + [1] * 10)
+    groups = np.array(["h"] * 10 + ["big"] * 100 + ["small"] * 10, dtype=object)
+    w = group_weights(y, groups)
+    assert w[y == 1][:100].sum() == pytest.approx(w[-10:].sum())  # big market = small one
+    assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())  # and the classes weigh the same
+    assert w.mean() == pytest.approx(1.0)
+
+
+def test_a_direction_false_in_one_group_is_not_imposed() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    X = np.full((3 * n, len(FOLLOWER_SIGNALS)), np.nan)
+    posts, age = FOLLOWER_SIGNALS.index("log_posts"), FOLLOWER_SIGNALS.index("log_age_days")
+    y = np.repeat([0, 1, 1], n)
+    groups = np.repeat(["humans", "quiet_fakes", "chatty_bots"], n).astype(object)
+    X[:, posts] = np.concatenate([rng.normal(6, 1, n), rng.normal(2, 1, n), rng.normal(9, 1, n)])
+    X[:, age] = np.concatenate([rng.normal(7, 0.5, n), rng.normal(5, 0.5, n),
+                                rng.normal(5, 0.5, n)])
+    kept = consistent_directions(X[:, [posts, age]], y, groups, ["log_posts", "log_age_days"])
+    assert kept == {"log_age_days": -1}  # fakes are younger everywhere; not all post less
+    model = FollowerModel(**FAST_MODEL, features=("log_posts", "log_age_days")).fit(X, y, groups)
+    assert model.directions_ == {"log_age_days": -1}
+    assert model.held_out_by_ == "stratified"  # one group of humans: none can be held out
 
 
 def test_it_is_the_audience_seam(model, test_data) -> None:
@@ -178,3 +210,18 @@ def test_plugs_into_the_feature_pipeline(model) -> None:
     share = frame.values[:, list(frame.names).index("audience_model_fake_share")]
     assert np.isnan(share[0])  # no followers sampled: unknown, not zero
     assert not np.isnan(share[1:]).any()
+
+
+def test_no_group_of_humans_is_flagged_beyond_the_guard() -> None:
+    from trueclout.models.follower_model import human_guard
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 0, 1], 500)
+    groups = np.repeat(["casual_2013", "everyone", "market"], 500).astype(object)
+    # Casual users score like fakes far more often than the rest of the humans do.
+    p = np.concatenate([rng.beta(5, 3, 500), rng.beta(2, 8, 500), rng.beta(9, 1, 500)])
+    cut = human_guard(p, y, groups, 0.05)
+    for group in ("casual_2013", "everyone"):
+        assert (p[groups == group] >= cut).mean() <= 0.05
+    assert (p[groups == "casual_2013"] >= np.nextafter(cut, 0) - 0.02).mean() > 0.05  # lowest
+    assert human_guard(p[y == 1], y[y == 1], groups[y == 1], 0.05) == 0.0  # no humans

@@ -115,3 +115,18 @@ def test_rates_are_validated() -> None:
         AdjustedCount(0.9, 0.1, 0, 10)
     q = AdjustedCount(0.9, 0.1, 10, 20)
     assert AdjustedCount.from_dict(q.to_dict()) == q
+
+
+def test_rates_from_groups_read_the_best_caught_market_and_keep_the_spread() -> None:
+    y = np.array([1] * 100 + [1] * 100 + [0] * 200)
+    groups = np.array(["known"] * 100 + ["new"] * 100 + ["humans"] * 200, dtype=object)
+    flagged = np.concatenate([np.arange(100) < 95, np.arange(100) < 40, np.arange(200) < 4])
+    unseen = np.concatenate([np.arange(100) < 90, np.arange(100) < 20, np.arange(200) < 6])
+    q = AdjustedCount.from_held_out(y, flagged, groups, unseen_flagged=unseen)
+    assert q.tpr == pytest.approx(0.95) and q.fpr == pytest.approx(0.02)
+    # root mean square distance of the unseen rates from the rate used
+    assert q.tpr_sd == pytest.approx(np.sqrt(((0.90 - 0.95) ** 2 + (0.20 - 0.95) ** 2) / 2))
+    assert q.groups["new"] == {"n_fake": 100, "n_human": 0, "tpr": 0.4, "tpr_unseen": 0.2}
+    # A market caught at 20% instead of 95%: the interval's top reaches its share.
+    est = q.estimate(np.array([0.2 * 0.5 * 1000 + 0.02 * 500]), np.array([1000.0]))
+    assert est.share[0] < 0.2 and est.high[0] >= 0.5

@@ -12,7 +12,17 @@ Three layouts are read, each from a folder:
   market``), as the synthetic world writes it.
 
 Every adapter returns ``LabelledFollowers``: the contract's follower-profile
-columns plus ``observed_at``, ``is_fake`` and ``group``.  What a source does not
+columns plus ``observed_at``, ``is_fake``, ``group`` (the bare group name),
+``dataset`` (the data set's folder name) and ``platform`` (``twitter`` for
+cresci, ``instagram`` for instafake, ``synthetic`` for tables).  A data set's
+group is known everywhere by its unit, ``dataset/group``: the thing evaluation
+holds out, unique across data sets.
+
+``read_labelled`` reads many data sets at once: each path is a data-set folder
+or a root whose immediate subfolders are data-set folders (subfolders in no
+known layout, like unlabelled timelines, are skipped and listed).  Two paths
+that give the same data-set name are refused, since one data set on both
+sides of a split would leak.  What a source does not
 have stays null and becomes NaN signals, never a guess: InstaFake has no
 strings, no dates and no likes; cresci-2015 has no follow times.  Ages are
 measured at the source's own observation time (the crawl), never today.
@@ -20,7 +30,7 @@ measured at the source's own observation time (the crawl), never today.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,8 @@ from trueclout.models.follower_model import FollowerModel
 from trueclout.tables import SCHEMAS, TS
 
 FORMATS: tuple[str, ...] = ("cresci", "instafake", "tables")
+# The platform every row of a layout comes from.
+PLATFORMS: dict[str, str] = {"cresci": "twitter", "instafake": "instagram", "tables": "synthetic"}
 
 _PROFILE_COLUMNS = [f for f in SCHEMAS["followers"] if f.name not in ("account_id", "position")]
 
@@ -50,8 +62,37 @@ LABELLED_SCHEMA = pa.schema(
         pa.field("observed_at", TS, nullable=True),
         pa.field("is_fake", pa.int8(), nullable=False),
         pa.field("group", pa.string(), nullable=False),
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("platform", pa.string(), nullable=False),
     ]
 )
+
+
+DATASETS_ENV = "TRUECLOUT_DATASETS"
+
+
+def default_datasets_dir() -> Path:
+    """Where the labelled research data sets live: ``$TRUECLOUT_DATASETS``, else
+    ``../shared/datasets`` beside the repository (read by path, never copied in)."""
+    import os
+
+    from trueclout.models.artifact import SHIPPED_DIR
+
+    given = os.environ.get(DATASETS_ENV)
+    return Path(given) if given else SHIPPED_DIR.parents[2] / "shared" / "datasets"
+
+
+def files_digest(data: LabelledFollowers) -> str:
+    """sha256 over the names and bytes of every file the data came from, in a fixed order:
+    the same digest means the same training data, without keeping a copy."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in sorted(data.folders.read):
+        for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+            digest.update(f"{folder.name}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class FollowerDataError(UserError):
@@ -59,17 +100,31 @@ class FollowerDataError(UserError):
 
 
 @dataclass(frozen=True)
+class DataFolders:
+    """Which folders a read took data sets from and which it skipped (in no known layout)."""
+
+    read: tuple[Path, ...] = ()
+    skipped: tuple[Path, ...] = ()
+
+    def __add__(self, other: DataFolders) -> DataFolders:
+        return DataFolders(self.read + other.read, self.skipped + other.skipped)
+
+
+@dataclass(frozen=True)
 class LabelledFollowers:
-    """Follower profiles with a 0/1 label and the group (market, source) each came from.
+    """Follower profiles with a 0/1 label and the data set and group each came from.
 
     ``derived`` holds measurements a source gives directly instead of the raw
     field (InstaFake's username length instead of the username); they take
     precedence over what ``measure_followers`` would compute from the table.
+    ``folders`` says where the rows were read from, so a command can say what
+    it skipped; a subset keeps it.
     """
 
     profiles: pa.Table
     source: str
     derived: Mapping[str, np.ndarray] = field(default_factory=dict)
+    folders: DataFolders = field(default_factory=DataFolders)
 
     def __len__(self) -> int:
         return self.profiles.num_rows
@@ -80,7 +135,26 @@ class LabelledFollowers:
 
     @property
     def groups(self) -> np.ndarray:
-        return self.profiles.column("group").to_numpy(zero_copy_only=False).astype(object)
+        """The bare group name per row (``E13``, ``real``, a market): not unique across sets."""
+        return self._strings("group")
+
+    @property
+    def datasets(self) -> np.ndarray:
+        return self._strings("dataset")
+
+    @property
+    def platforms(self) -> np.ndarray:
+        return self._strings("platform")
+
+    @property
+    def units(self) -> np.ndarray:
+        """``dataset/group`` per row: a group named once across data sets (what is held out)."""
+        joined = pc.binary_join_element_wise(
+            self.profiles.column("dataset"), self.profiles.column("group"), "/")
+        return joined.to_numpy(zero_copy_only=False).astype(object)
+
+    def _strings(self, name: str) -> np.ndarray:
+        return self.profiles.column(name).to_numpy(zero_copy_only=False).astype(object)
 
     @property
     def observed_at(self) -> np.ndarray:
@@ -89,9 +163,26 @@ class LabelledFollowers:
         micros = pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False)
         return np.asarray(micros, dtype=np.float64) / 1e6
 
+    def seconds(self, name: str) -> np.ndarray:
+        """A timestamp column in seconds since the epoch (NaN where unknown)."""
+        from trueclout.features.kernels.columns import to_seconds
+
+        return to_seconds(self.profiles.column(name))
+
     def measurements(self) -> dict[str, np.ndarray]:
+        """Measured from the table, with a source's derived numbers taking their place.
+
+        A derived number replaces the measurement only where it is known: in a
+        set of several data sets, a Twitter row has no InstaFake username
+        length but has a username to measure.
+        """
         measured = measure_followers(self.profiles, self.observed_at)
-        return measured | {k: np.asarray(v, np.float64) for k, v in self.derived.items()}
+        for name, values in self.derived.items():
+            given = np.asarray(values, np.float64)
+            if name in measured:
+                given = np.where(np.isnan(given), measured[name], given)
+            measured[name] = given
+        return measured
 
     def signals(self) -> np.ndarray:
         """The ``FOLLOWER_SIGNALS`` matrix of these profiles (NaN where the source lacks data)."""
@@ -115,7 +206,52 @@ class LabelledFollowers:
             self.profiles.take(pa.array(rows, pa.int64())),
             self.source,
             {k: np.asarray(v)[rows] for k, v in self.derived.items()},
+            self.folders,
         )
+
+    def select(
+        self,
+        *,
+        platforms: Collection[str] | None = None,
+        datasets: Collection[str] | None = None,
+        groups: Collection[str] | None = None,
+    ) -> LabelledFollowers:
+        """The rows whose platform, data set and group are all among those given (None: any).
+
+        ``groups`` matches a bare group (``E13``) or a unit (``cresci-2015/E13``).
+        Refuses a selection that keeps nothing, naming what was asked and what exists.
+        """
+        keep = np.ones(len(self), dtype=bool)
+        asked: list[str] = []
+        for name, wanted, values in (
+            ("platform", platforms, (self.platforms,)),
+            ("dataset", datasets, (self.datasets,)),
+            ("group", groups, (self.groups, self.units)),
+        ):
+            if wanted is None:
+                continue
+            wanted = [wanted] if isinstance(wanted, str) else sorted(set(map(str, wanted)))
+            asked.append(f"{name} in {wanted}")
+            keep &= np.logical_or.reduce([np.isin(v.astype(str), wanted) for v in values])
+        if not keep.any():
+            raise FollowerDataError(
+                f"no follower profiles with {' and '.join(asked) or 'anything'}; the data has "
+                f"platforms {sorted(set(self.platforms))}, data sets {sorted(set(self.datasets))}"
+                f" and groups {sorted(set(self.units))}")
+        return self.take(keep)
+
+
+def who_follow(data: LabelledFollowers) -> LabelledFollowers:
+    """The profiles that could be in a follower sample: those that follow someone.
+
+    A bot that follows nobody (80% of one porn-spam family, a third of the
+    stock bots) never appears among any account's followers, so it teaches
+    the follower model nothing about audiences, and its look (follows none,
+    followed by some) would teach it backwards.  Profiles whose following
+    count is unknown stay.
+    """
+    following = data.measurements()["following"]
+    return data.take(~(following < 1))
 
 
 def concat_followers(parts: Sequence[LabelledFollowers]) -> LabelledFollowers:
@@ -128,9 +264,32 @@ def concat_followers(parts: Sequence[LabelledFollowers]) -> LabelledFollowers:
         for k in names
     }
     source = "+".join(dict.fromkeys(p.source for p in parts))
+    folders = DataFolders()
+    for p in parts:
+        folders += p.folders
     return LabelledFollowers(
-        pa.concat_tables([p.profiles for p in parts]).combine_chunks(), source, derived
+        pa.concat_tables([p.profiles for p in parts]).combine_chunks(), source, derived,
+        DataFolders(tuple(dict.fromkeys(folders.read)), tuple(dict.fromkeys(folders.skipped))),
     )
+
+
+_EXPECTED_FILES = (
+    "humans_*.csv / fakes_*.csv (cresci), realAccountData.json / fakeAccountData.json "
+    "(instafake), or followers.parquet with follower_labels.parquet (tables)"
+)
+
+
+def follower_layouts(folder: Path) -> list[str]:
+    """Every layout whose files a folder holds, in ``FORMATS`` order (empty: none)."""
+    folder = Path(folder)
+    found = []
+    if any(folder.glob("humans_*.csv")) or any(folder.glob("fakes_*.csv")):
+        found.append("cresci")
+    if (folder / "realAccountData.json").exists() or (folder / "fakeAccountData.json").exists():
+        found.append("instafake")
+    if (folder / "follower_labels.parquet").exists():
+        found.append("tables")
+    return found
 
 
 def detect_follower_format(folder: Path) -> str:
@@ -138,30 +297,90 @@ def detect_follower_format(folder: Path) -> str:
     folder = Path(folder)
     if not folder.is_dir():
         raise FollowerDataError(f"{folder}: not a folder of labelled followers")
-    if any(folder.glob("humans_*.csv")) or any(folder.glob("fakes_*.csv")):
-        return "cresci"
-    if (folder / "realAccountData.json").exists() or (folder / "fakeAccountData.json").exists():
-        return "instafake"
-    if (folder / "follower_labels.parquet").exists():
-        return "tables"
-    raise FollowerDataError(
-        f"{folder}: no labelled followers found; expected humans_*.csv / fakes_*.csv "
-        "(cresci), realAccountData.json / fakeAccountData.json (instafake), or "
-        "followers.parquet with follower_labels.parquet (tables)"
-    )
+    layouts = follower_layouts(folder)
+    if not layouts:
+        raise FollowerDataError(f"{folder}: no labelled followers found; expected "
+                                f"{_EXPECTED_FILES}")
+    return layouts[0]
+
+
+def _check_format(fmt: str | None) -> None:
+    if fmt is not None and fmt not in FORMATS:
+        raise FollowerDataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def read_followers(folder: Path, fmt: str | None = None) -> LabelledFollowers:
-    """Labelled followers from a folder in any supported layout (detected when ``fmt`` is None)."""
+    """Labelled followers from one data-set folder (layout detected when ``fmt`` is None).
+
+    The folder's name becomes the data set's name.
+    """
     folder = Path(folder)
+    _check_format(fmt)
     fmt = fmt or detect_follower_format(folder)
     readers = {"cresci": read_cresci, "instafake": read_instafake, "tables": read_tables}
-    if fmt not in readers:
-        raise FollowerDataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     data = readers[fmt](folder)
     if len(data) == 0:
         raise FollowerDataError(f"{folder}: holds no follower profiles")
-    return data
+    return LabelledFollowers(data.profiles, data.source, data.derived, DataFolders((folder,)))
+
+
+def read_labelled(paths: Sequence[Path], fmt: str | None = None) -> LabelledFollowers:
+    """Labelled followers from data-set folders and roots of them, one table for all.
+
+    A path in a known layout (``fmt``'s, when given) is one data set; any other
+    folder is a root whose immediate subfolders in that layout are data sets
+    and whose other subfolders are skipped (listed in ``folders.skipped``).
+    Rows come sorted by data-set name, each set in its adapter's order.
+    Refused: a path that does not exist, a root with no data set in it, and
+    two folders of the same name (one data set would sit on both sides of a
+    split).
+    """
+    _check_format(fmt)
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if not paths:
+        raise FollowerDataError("no data given; name a data-set folder or a root of them")
+
+    def is_dataset(folder: Path) -> bool:
+        layouts = follower_layouts(folder)
+        return fmt in layouts if fmt is not None else bool(layouts)
+
+    found: dict[str, Path] = {}
+    skipped: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FollowerDataError(f"{path}: no such folder")
+        if not path.is_dir():
+            raise FollowerDataError(f"{path}: not a folder of labelled followers (a file)")
+        if is_dataset(path):
+            members = [path]
+        else:
+            subfolders = sorted(p for p in path.iterdir()
+                                if p.is_dir() and not p.name.startswith("."))
+            members = [p for p in subfolders if is_dataset(p)]
+            skipped += [p for p in subfolders if p not in members]
+            if not members:
+                layout = f"the {fmt} layout" if fmt else "a known layout"
+                raise FollowerDataError(
+                    f"{path}: holds no labelled data set (neither it nor a subfolder is in "
+                    f"{layout}); expected {_EXPECTED_FILES}")
+        for folder in members:
+            name = _dataset_name(folder)
+            if name in found:
+                raise FollowerDataError(
+                    f"{folder}: data set {name!r} is already read from {found[name]}; "
+                    "name each data set once (it would leak into both sides of a split)")
+            found[name] = folder
+    parts = [read_followers(found[name], fmt) for name in sorted(found)]
+    data = concat_followers(parts)
+    return LabelledFollowers(data.profiles, data.source, data.derived,
+                             DataFolders(tuple(found[name] for name in sorted(found)),
+                                         tuple(skipped)))
+
+
+def _dataset_name(folder: Path) -> str:
+    """A data set is known by its folder's name (``.`` resolved to the real one)."""
+    return Path(folder).resolve().name
 
 
 # --- cresci-2015 (Twitter v1.1 user export) -------------------------------------------
@@ -249,7 +468,7 @@ def _read_cresci_file(path: Path, label: int) -> LabelledFollowers:
     arrays["observed_at"] = _parse_times(
         raw_obs, raw_obs.isin(_NULL_TOKENS), lambda bad: where(bad, CRESCI_OBSERVED, "a time")
     )
-    return _labelled(arrays, n, label, group, "cresci")
+    return _labelled(arrays, n, label, group, "cresci", _dataset_name(path.parent))
 
 
 def _parse_counts(raw, missing, name: str, where) -> pa.Array:
@@ -287,16 +506,19 @@ def _parse_times(raw, missing, error) -> pa.Array:
 
 def _labelled(
     arrays: dict[str, pa.Array], n: int, label: int | np.ndarray, group: str | np.ndarray,
-    source: str, derived: Mapping[str, np.ndarray] | None = None,
+    source: str, dataset: str, derived: Mapping[str, np.ndarray] | None = None,
 ) -> LabelledFollowers:
+    """The table of one adapter; ``source`` is its layout, which fixes the platform."""
     columns = []
+    identity = {"group": group, "dataset": dataset, "platform": PLATFORMS[source]}
     for f in LABELLED_SCHEMA:
         if f.name in arrays:
             columns.append(arrays[f.name].cast(f.type))
         elif f.name == "is_fake":
             columns.append(pa.array(np.broadcast_to(np.asarray(label, np.int8), (n,)), pa.int8()))
-        elif f.name == "group":
-            columns.append(pa.array(np.broadcast_to(np.asarray(group, object), (n,)), pa.string()))
+        elif f.name in identity:
+            values = np.broadcast_to(np.asarray(identity[f.name], object), (n,))
+            columns.append(pa.array(values, pa.string()))
         else:
             columns.append(pa.nulls(n, f.type))
     table = pa.Table.from_arrays(columns, schema=LABELLED_SCHEMA)
@@ -389,7 +611,7 @@ def _read_instafake_file(path: Path, label: int) -> LabelledFollowers:
         derived["bio_blank"] = np.where(np.isnan(derived["bio_length"]), np.nan,
                                         (derived["bio_length"] == 0).astype(np.float64))
     group = "fake" if label else "real"
-    return _labelled(arrays, n, label, group, "instafake", derived)
+    return _labelled(arrays, n, label, group, "instafake", _dataset_name(path.parent), derived)
 
 
 # --- TrueClout table folders (the synthetic world) -------------------------------------
@@ -419,7 +641,8 @@ def read_tables(folder: Path) -> LabelledFollowers:
         if (folder / "profiles.parquet").exists()
         else None
     )
-    return labelled_from_tables(followers, labels, profiles, where=str(folder))
+    return labelled_from_tables(followers, labels, profiles, where=str(folder),
+                                dataset=_dataset_name(folder))
 
 
 def labelled_from_tables(
@@ -428,8 +651,12 @@ def labelled_from_tables(
     profiles: pa.Table | None = None,
     *,
     where: str = "follower labels",
+    dataset: str = "synthetic",
 ) -> LabelledFollowers:
-    """Join follower rows to their labels; ``profiles`` (account_id, observed_at) dates them."""
+    """Join follower rows to their labels; ``profiles`` (account_id, observed_at) dates them.
+
+    ``dataset`` names the set (its folder's name when read from one).
+    """
     missing = [c for c in FOLLOWER_LABEL_COLUMNS if c not in labels.column_names]
     if missing:
         raise FollowerDataError(f"{where}: follower labels lack columns {missing}")
@@ -468,7 +695,7 @@ def labelled_from_tables(
         group = np.where(unknown, fallback, market.to_numpy(zero_copy_only=False))
     else:
         group = fallback
-    return _labelled(arrays, n, label, group, "tables")
+    return _labelled(arrays, n, label, group, "tables", dataset)
 
 
 # --- training in one call ---------------------------------------------------------------
@@ -476,9 +703,13 @@ def labelled_from_tables(
 
 def fit_follower_model(data: LabelledFollowers, *, seed: int = 0, n_jobs: int = 1,
                        **params: Any) -> FollowerModel:
-    """The follower model fitted on labelled profiles (``params``: FollowerModel options)."""
+    """The follower model fitted on labelled profiles (``params``: FollowerModel options).
+
+    Each data set's group (``units``) weighs the same within its class, and
+    the calibration holds whole groups out.
+    """
     return FollowerModel(random_state=seed, n_jobs=n_jobs, **params).fit(
-        data.signals(), data.labels
+        data.signals(), data.labels, data.units
     )
 
 

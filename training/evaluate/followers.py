@@ -1,19 +1,17 @@
-"""Honest evaluation of the follower-level model: held-out folds, unseen markets, mixed audiences.
+"""Evaluation of the follower-level model in one data distribution: folds, metrics, plots.
 
 - ``cross_validate``: stratified k-fold; every profile is scored by a model
   that never saw it, at that model's own stored threshold.  The baselines
   (logistic regression, random forest) run on the same folds.
-- ``leave_one_market_out``: for each fake market, models train on humans and
-  the *other* markets and are tested on held-back humans and the market they
-  never saw (humans rotate through folds so every human is tested once).
-- ``semi_real_audiences``: audiences mixed from held-out real humans and
-  real fakes at known fake shares and sample sizes, quantified with each
-  fold model's own error rates: mean absolute error and interval coverage.
+- ``cross_validation_study``: k-fold figures and audiences mixed from
+  held-out halves (`followers cross-validate --by folds`).  Every group is
+  seen in training, so these flatter the model: ``held_out`` holds whole
+  groups or data sets out, which is the figure to judge it by.
+- ``evaluate_follower_model``: a fitted model on a labelled set.
 
 Everything returns plain numbers; ``write_plots`` and ``write_json`` turn them
-into PNG plots and JSON.  ``evaluate_follower_model`` and
-``cross_validation_study`` are the work behind `trueclout followers evaluate`
-and `followers cross-validate`, here so a test or a notebook runs the same path.
+into PNG plots and JSON; ``classification_metrics`` and ``data_summary`` are
+shared by every evaluation of follower models.
 """
 
 from __future__ import annotations
@@ -37,8 +35,6 @@ METRIC_KEYS: tuple[str, ...] = (
 )
 PRIMARY = "xgboost"
 BASELINE_THRESHOLD = 0.5
-DEFAULT_SHARES: tuple[float, ...] = tuple(np.round(np.arange(0.0, 0.91, 0.1), 2))
-DEFAULT_SIZES: tuple[int, ...] = (20, 50, 100, 200, 500, 1000)
 METRICS_FILE = "metrics.json"
 
 # Called after each fitted fold with a line saying which (``progress_steps`` gives one).
@@ -157,7 +153,8 @@ def _run_splits(
     out = {name: HeldOut(y, groups) for name in learners}
     for i, (train, test) in enumerate(splits, start=1):
         for name, make in learners.items():
-            learner = make().fit(X[train], y[train])
+            learner = (make().fit(X[train], y[train], groups[train]) if name == PRIMARY
+                       else make().fit(X[train], y[train]))
             p, f, q, t = _score(name, learner, X[test])
             out[name].runs.append(FoldRun(test, p, f, q, t))
             if progress:
@@ -182,71 +179,8 @@ def cross_validate(
     _need_both_classes(y, folds, "cross-validation")
     make_model = make_model or (lambda: FollowerModel(random_state=seed, n_jobs=n_jobs))
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
-    return _run_splits(X, y, data.groups, splits, _learners(make_model, baselines, seed, n_jobs),
+    return _run_splits(X, y, data.units, splits, _learners(make_model, baselines, seed, n_jobs),
                        progress, f"{folds}-fold CV")
-
-
-def fake_markets(data: LabelledFollowers) -> list[str]:
-    return sorted(set(data.groups[data.labels == 1]))
-
-
-def leave_one_market_out(
-    data: LabelledFollowers,
-    *,
-    human_folds: int = 5,
-    seed: int = 0,
-    make_model: Callable[[], FollowerModel] | None = None,
-    baselines: bool = True,
-    n_jobs: int = 1,
-    progress: FoldReport | None = None,
-) -> dict[str, dict[str, HeldOut]]:
-    """For each fake market: train on humans + the other markets, test on the held-out market.
-
-    Humans are split into ``human_folds`` folds and so is the held-out market;
-    fold ``k`` trains on the humans outside it plus every *other* market and
-    is tested on its own humans plus its part of the held-out market.
-    """
-    X, y, groups = data.signals(), data.labels, data.groups
-    markets = fake_markets(data)
-    if len(markets) < 2:
-        raise UserError(
-            f"leave-one-market-out needs fakes from at least two markets (groups); "
-            f"this data has {markets or 'none'}"
-        )
-    make_model = make_model or (lambda: FollowerModel(random_state=seed, n_jobs=n_jobs))
-    learners = _learners(make_model, baselines, seed, n_jobs)
-    return {
-        market: _run_splits(X, y, groups, market_splits(y, groups, market, human_folds, seed),
-                            learners, progress, f"held-out market {market}")
-        for market in markets
-    }
-
-
-def market_splits(
-    y: np.ndarray, groups: np.ndarray, market: str, human_folds: int = 5, seed: int = 0
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train rows, test rows) pairs that keep every fake of ``market`` out of training.
-
-    Humans and the held-out market are each cut into ``human_folds`` parts;
-    split ``k`` trains on the humans outside part ``k`` plus all fakes of the
-    other markets, and tests on human part ``k`` plus market part ``k``.
-    """
-    from sklearn.model_selection import KFold
-
-    humans = np.flatnonzero(y == 0)
-    if len(humans) < human_folds:
-        raise UserError(f"leave-one-market-out needs at least {human_folds} human profiles")
-    held = np.flatnonzero((y == 1) & (groups == market))
-    others = np.flatnonzero((y == 1) & (groups != market))
-    human_parts = [humans[test] for _, test in
-                   KFold(human_folds, shuffle=True, random_state=seed).split(humans)]
-    held_parts = np.array_split(np.random.default_rng(seed).permutation(held), human_folds)
-    splits = []
-    for k in range(human_folds):
-        train_humans = np.concatenate([p for j, p in enumerate(human_parts) if j != k])
-        splits.append((np.concatenate([train_humans, others]),
-                       np.concatenate([human_parts[k], held_parts[k]])))
-    return splits
 
 
 def _need_both_classes(y: np.ndarray, folds: int, what: str) -> None:
@@ -256,98 +190,6 @@ def _need_both_classes(y: np.ndarray, folds: int, what: str) -> None:
             f"{what} with {folds} folds needs at least {folds} fake and {folds} human "
             f"profiles; got {n_fake} fake and {n_human} human"
         )
-
-
-# --- semi-real audiences --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AudienceCell:
-    """Quantification error at one (sample size, true fake share)."""
-
-    size: int
-    share: float
-    mae: float
-    bias: float
-    coverage: float
-    mean_width: float
-    draws: int
-
-
-def semi_real_audiences(
-    held_out: HeldOut,
-    *,
-    shares: Sequence[float] = DEFAULT_SHARES,
-    sizes: Sequence[int] = DEFAULT_SIZES,
-    draws: int = 200,
-    seed: int = 0,
-) -> list[AudienceCell]:
-    """Sample followers of audiences with known fake shares; quantify with each fold's rates.
-
-    The estimand is the fake share of the whole audience, so each draw
-    samples ``size`` followers from an audience whose share is ``s``: the
-    number of fakes in the sample is Binomial(size, s), and the truth is
-    ``s``.  Profiles come from the fold's pool (the profiles its model never
-    saw), drawn with replacement: a pool can be smaller than the sample, and
-    the audience stands for a population much larger than the sample (no
-    finite-population correction applies).
-    """
-    rng = np.random.default_rng(seed)
-    runs = [r for r in held_out.runs if r.quantifier is not None]
-    if not runs:
-        raise UserError("semi-real audiences need the model's own error rates (xgboost runs)")
-    cells = []
-    for size in sizes:
-        for share in shares:
-            truth = float(share)
-            errors, covered, widths = [], [], []
-            for run in runs:
-                y = held_out.y[run.rows]
-                fake_flags = run.flagged[y == 1].astype(np.float64)
-                human_flags = run.flagged[y == 0].astype(np.float64)
-                if (share > 0 and not len(fake_flags)) or (share < 1 and not len(human_flags)):
-                    continue
-                n_fake = rng.binomial(size, share, draws)
-                # Draw `size` profiles of each class per audience; keep the first n_fake fakes
-                # and the first size - n_fake humans (one vectorised draw per class).
-                slot = np.arange(size)
-                k = np.zeros(draws)
-                if share > 0:
-                    picks = fake_flags[rng.integers(0, len(fake_flags), (draws, size))]
-                    k += (picks * (slot < n_fake[:, None])).sum(1)
-                if share < 1:
-                    picks = human_flags[rng.integers(0, len(human_flags), (draws, size))]
-                    k += (picks * (slot < (size - n_fake)[:, None])).sum(1)
-                est = run.quantifier.estimate(k, np.full(draws, float(size)))
-                errors.append(est.share - truth)
-                covered.append((est.low <= truth + 1e-12) & (truth - 1e-12 <= est.high))
-                widths.append(est.high - est.low)
-            if not errors:
-                continue
-            err = np.concatenate(errors)
-            cells.append(AudienceCell(
-                size=int(size), share=float(share), mae=float(np.mean(np.abs(err))),
-                bias=float(np.mean(err)), coverage=float(np.mean(np.concatenate(covered))),
-                mean_width=float(np.mean(np.concatenate(widths))), draws=len(err),
-            ))
-    return cells
-
-
-def summarise_audiences(cells: Sequence[AudienceCell]) -> list[dict[str, float | int]]:
-    """Per sample size: MAE and coverage over all shares, and the worst share's coverage."""
-    out = []
-    for size in sorted({c.size for c in cells}):
-        mine = [c for c in cells if c.size == size]
-        weights = np.array([c.draws for c in mine], dtype=np.float64)
-        out.append({
-            "size": size,
-            "mae": float(np.average([c.mae for c in mine], weights=weights)),
-            "coverage": float(np.average([c.coverage for c in mine], weights=weights)),
-            "worst_coverage": float(min(c.coverage for c in mine)),
-            "max_abs_bias": float(max(abs(c.bias) for c in mine)),
-            "mean_width": float(np.average([c.mean_width for c in mine], weights=weights)),
-        })
-    return out
 
 
 # --- reports --------------------------------------------------------------------------
@@ -463,12 +305,31 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def data_summary(data: LabelledFollowers) -> dict[str, Any]:
-    """What a data set holds: class counts, groups, and the measurements it lacks."""
-    groups, counts = np.unique(data.groups.astype(str), return_counts=True)
+    """What the data holds: class counts, groups, each data set's share, and what it lacks.
+
+    "groups" counts bare group names over everything (as before several data
+    sets could be read at once); "datasets" splits the counts by data set so
+    that a report says which set each group came from.
+    """
+    def counts(values: np.ndarray) -> dict[str, int]:
+        names, n = np.unique(values.astype(str), return_counts=True)
+        return {str(g): int(c) for g, c in zip(names, n, strict=True)}
+
+    names, platforms, y = data.datasets.astype(str), data.platforms.astype(str), data.labels
+    datasets: dict[str, Any] = {}
+    for name in sorted(set(names)):
+        rows = names == name
+        datasets[str(name)] = {
+            "platform": ", ".join(sorted(map(str, set(platforms[rows])))),
+            "n_fake": int((y[rows] == 1).sum()),
+            "n_human": int((y[rows] == 0).sum()),
+            "groups": counts(data.groups[rows]),
+        }
     return {
         "source": data.source,
         **data.class_counts(),
-        "groups": {str(g): int(c) for g, c in zip(groups, counts, strict=True)},
+        "groups": counts(data.groups),
+        "datasets": datasets,
         "lacks": data.lacks(),
     }
 
@@ -519,10 +380,8 @@ def cross_validation_study(
     data: LabelledFollowers,
     *,
     folds: int = 10,
-    markets: bool = True,
-    market_folds: int = 5,
     audiences: bool = True,
-    draws: int = 200,
+    draws: int = 100,
     baselines: bool = True,
     seed: int = 0,
     threads: int = 1,
@@ -530,24 +389,21 @@ def cross_validation_study(
     report: Path | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The honest evaluation: k-fold CV, leave-one-market-out and semi-real audiences.
+    """In-distribution figures: stratified k-fold CV and audiences mixed from held-out halves.
 
-    Returns the figures as plain JSON-ready values.  Leaving markets out
-    needs fakes from two or more groups; with fewer, "leave_one_market_out"
-    says why it was skipped instead of failing the whole study.  With
-    ``report``, metrics.json and PNG plots of the k-fold scores are written there.
+    Every group is seen in training here, so these figures flatter the
+    model; ``training.evaluate.held_out`` holds whole groups or data sets out.
+    Returns plain JSON-ready values; with ``report``, metrics.json and PNG
+    plots of the k-fold scores are written there.
     """
+    from trueclout.training.evaluate.audiences import draw_audiences, model_estimate, share_errors
 
     def make_model() -> FollowerModel:
         return FollowerModel(random_state=seed, n_jobs=threads, n_estimators=trees)
 
     learners = 1 + (len(follower_baselines()) if baselines else 0)
-    market_names = fake_markets(data) if markets else []
-    do_markets = len(market_names) >= 2
-    total = folds * learners + (len(market_names) * market_folds * learners if do_markets else 0)
-    total += 2 if audiences else 0
-    results: dict[str, Any] = {"data": data_summary(data)}
-    step = progress_steps(progress or SilentProgress(), total)
+    step = progress_steps(progress or SilentProgress(), folds * learners + (2 if audiences else 0))
+    results: dict[str, Any] = {"by": "folds", "data": data_summary(data)}
     cv = cross_validate(data, folds=folds, seed=seed, baselines=baselines,
                         make_model=make_model, n_jobs=threads, progress=step)
     results["cross_validation"] = {
@@ -555,42 +411,32 @@ def cross_validation_study(
         "metrics": {name: h.metrics() for name, h in cv.items()},
         "mcc_per_fold": {name: h.per_fold("mcc") for name, h in cv.items()},
     }
-    if do_markets:
-        lomo = leave_one_market_out(data, human_folds=market_folds, seed=seed,
-                                    make_model=make_model, baselines=baselines,
-                                    n_jobs=threads, progress=step)
-        results["leave_one_market_out"] = {
-            market: {
-                "trained_on": [m for m in market_names if m != market],
-                "metrics": {name: h.metrics() for name, h in by_learner.items()},
-                "audiences": (summarise_audiences(semi_real_audiences(
-                    by_learner[PRIMARY], draws=draws, seed=seed)) if audiences else None),
-            }
-            for market, by_learner in lomo.items()
-        }
-    elif markets:
-        results["leave_one_market_out"] = (
-            f"skipped: needs fakes from two or more groups, found {market_names or 'none'}")
     if audiences:
         step("semi-real audiences: 2-fold models", 0)
         halves = cross_validate(data, folds=2, seed=seed, baselines=False,
-                                make_model=make_model, n_jobs=threads)
+                                make_model=make_model, n_jobs=threads)[PRIMARY]
         step("semi-real audiences: mixing")
-        cells = semi_real_audiences(halves[PRIMARY], draws=draws, seed=seed)
+        created = data.seconds("created_at")
+        per_half = []
+        for run in halves.runs:
+            y = data.labels[run.rows]
+            mixed = draw_audiences(np.flatnonzero(y == 1), np.flatnonzero(y == 0), draws=draws,
+                                   seed=seed)
+            estimate = model_estimate(mixed, run.flagged, run.quantifier, created[run.rows])
+            per_half.append(share_errors(mixed, estimate.share, estimate.low, estimate.high))
         results["audiences"] = {
             "design": "2 stratified halves; each half's model quantifies audiences mixed "
-                      f"from the other half, {draws} draws per (size, share) and half",
-            "by_size": summarise_audiences(cells),
-            "cells": [vars(c) for c in cells],
+                      f"from the other half (model and creation lots), {draws} per cell",
+            "halves": [errors.to_dict() for errors in per_half],
         }
         step("semi-real audiences: done")
     if report is not None:
         primary = cv[PRIMARY]
+        by_size = results.get("audiences", {}).get("halves", [{}])[0].get("by_size")
         results["plots"] = write_plots(
             report, data.labels, {name: _in_row_order(h) for name, h in cv.items()},
             threshold=float(sum(r.threshold for r in primary.runs) / len(primary.runs)),
-            audiences=results.get("audiences", {}).get("by_size"),
-            title=f"({folds}-fold CV)",
+            audiences=by_size, title=f"({folds}-fold CV)",
         )
         write_json(report / METRICS_FILE, results)
     return results

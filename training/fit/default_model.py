@@ -6,10 +6,16 @@ no wall-clock time in anything saved; running it twice gives identical model
 files, the same version and the same metrics.  The committed report is an
 evaluation on a second world, generated with a seed the model never saw.
 
-The follower component is trained on the synthetic world's followers only:
-the research data sets' terms forbid shipping a model of them.
+The follower component is trained on the labelled Twitter profiles of the
+research data sets (``../shared/datasets`` or ``$TRUECLOUT_DATASETS``:
+cresci-2015, cresci-2017, botrepo-2019), read by path and never copied: the
+repository holds the fitted model and the digest of the files it was fitted
+on, not the data.  InstaFake stays out of the shipped model (CC BY-NC terms,
+and it lacks most of the signals the model reads); its figures are in the
+follower model's held-out report.  Without the data sets the build stops
+with a message saying where it looked.
 
-    trueclout dev default-model [--accounts N] [--threads T]
+    trueclout dev default-model [--accounts N] [--threads T] [--datasets DIR]
 """
 
 from __future__ import annotations
@@ -20,8 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from trueclout.models.artifact import SHIPPED_DIR
 from trueclout.progress import StageProgress
 
@@ -30,58 +34,58 @@ TRAIN_SEED = 20260601
 HOLDOUT_SEED = 20260602
 TRAIN_ACCOUNTS = 6_000
 HOLDOUT_ACCOUNTS = 4_000
-# Follower profiles the follower model is fitted on (those of a seeded sample of the
-# world's accounts): enough for stable error rates, few enough for `make model` to take minutes.
-FOLLOWER_ROWS = 60_000
 FOLLOWER_SEED = 0
+# The platform of the research data the shipped follower model learns from.
+FOLLOWER_PLATFORM = "twitter"
+# Audiences per (size, share) cell in the follower model's held-out report.
+FOLLOWER_REPORT_DRAWS = 30
 REPORT_DIR = "report"
 # Share of training snapshots cut short (see labelled.Thinning): the world's
 # snapshots are fuller than many a platform sends.
 THIN_SHARE = 0.5
 
 
-def train_follower_model(world: Path, rows: int, threads: int) -> Any:
-    """Follower-level model on the labelled followers of a seeded sample of the world's accounts."""
+def follower_training_data(datasets: Path) -> Any:
+    """The labelled Twitter profiles under ``datasets`` that follow someone (``who_follow``)."""
+    from trueclout.errors import UserError
+    from trueclout.training.data.followers import DATASETS_ENV, read_labelled, who_follow
+
+    if not Path(datasets).is_dir():
+        raise UserError(
+            f"the follower model is trained on the labelled research data sets, and there is "
+            f"no folder at {datasets}; put them there (../shared/datasets beside the "
+            f"repository), point {DATASETS_ENV} or --datasets at them, or keep the committed "
+            f"model (`make run` never needs the data)")
+    return who_follow(read_labelled([Path(datasets)]).select(platforms=[FOLLOWER_PLATFORM]))
+
+
+def train_follower_model(data: Any, threads: int) -> Any:
+    """Follower-level model on labelled profiles, groups weighted equally and held out whole."""
     from trueclout.models.follower_model import FollowerModel
 
-    followers = follower_sample(world, rows)
     model = FollowerModel(random_state=FOLLOWER_SEED, n_jobs=threads)
-    model.fit(followers.signals(), followers.labels)
+    model.fit(data.signals(), data.labels, data.units)
     return _reproducible(model)
 
 
-def follower_sample(world: Path, rows: int) -> Any:
-    """The followers of randomly chosen accounts, about ``rows`` of them.
+def follower_report(data: Any, threads: int, progress: Any) -> tuple[dict[str, bytes], Any]:
+    """The follower model's own held-out figures: each data set left out in turn.
 
-    Only the chosen accounts' rows are read, so a world of any size fits in
-    memory; sampling whole accounts keeps each audience's followers together.
+    Returns the report files (under ``report/follower_model/``) and the study.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    import orjson
 
-    from trueclout.tables import conform
-    from trueclout.training.data.followers import labelled_from_tables
+    from trueclout.training.evaluate.held_out import held_out_study
 
-    profiles = pq.read_table(world / "profiles.parquet", columns=["account_id", "observed_at"])
-    total = pq.ParquetFile(world / "followers.parquet").metadata.num_rows
-    if total > rows:
-        accounts = max(1, round(profiles.num_rows * rows / total))
-        pick = np.sort(np.random.default_rng(FOLLOWER_SEED).choice(profiles.num_rows, accounts,
-                                                                   replace=False))
-        profiles = profiles.take(pick)
-    wanted = profiles.column("account_id").combine_chunks()
-
-    def rows_of(file: str) -> pa.Table:
-        """The chosen accounts' rows, read a batch at a time (memory bounded by the batch)."""
-        reader = pq.ParquetFile(world / file)
-        parts = [batch.filter(pc.is_in(batch.column("account_id"), value_set=wanted))
-                 for batch in reader.iter_batches(batch_size=65_536)]
-        return pa.Table.from_batches(parts, schema=reader.schema_arrow)
-
-    followers = conform(rows_of("followers.parquet"), "followers")
-    return labelled_from_tables(followers, rows_of("follower_labels.parquet"), profiles,
-                                where=str(world))
+    with tempfile.TemporaryDirectory() as tmp:
+        study = held_out_study(data, by="dataset", cross_platform=False,
+                               draws=FOLLOWER_REPORT_DRAWS, seed=FOLLOWER_SEED, threads=threads,
+                               report=Path(tmp), progress=progress)
+        files = {f"{REPORT_DIR}/follower_model/{path.relative_to(tmp)}": path.read_bytes()
+                 for path in sorted(Path(tmp).rglob("*.png"))}
+    files[f"{REPORT_DIR}/follower_model/held_out.json"] = orjson.dumps(
+        study, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS)
+    return files, study
 
 
 def _reproducible(model: Any) -> Any:
@@ -102,14 +106,19 @@ def build(
     threads: int = 2,
     work_dir: Path | None = None,
     quiet: bool = False,
+    datasets: Path | None = None,
     report: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """Simulate, train, evaluate on an unseen world, and write the artifact; returns its card.
 
-    ``report`` receives the summary lines (the command prints them).
+    ``datasets`` holds the labelled research data the follower model learns
+    from (default: ``default_datasets_dir()``); it is checked first, so a
+    missing folder stops the build before any work.  ``report`` receives the
+    summary lines (the command prints them).
     """
     from trueclout.features.registry import REGISTRY_VERSION
     from trueclout.models.artifact import attach_reference, attach_reports, load_artifact
+    from trueclout.training.data.followers import default_datasets_dir, files_digest
     from trueclout.training.data.labelled import (
         Thinning,
         build_training_set,
@@ -121,6 +130,7 @@ def build(
     from trueclout.training.fit.account import TrainingConfig, train_artifact
     from trueclout.training.sim.world import write_world
 
+    follower_data = follower_training_data(datasets or default_datasets_dir())
     timings: dict[str, float] = {}
     config = TrainingConfig(seed=0, threads=threads)
     thinning = {"train": Thinning(THIN_SHARE, seed=TRAIN_SEED),
@@ -137,8 +147,10 @@ def build(
         timings["simulate"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        progress.start(f"training the follower model ({FOLLOWER_ROWS:,} profiles)", None)
-        follower = train_follower_model(worlds["train"][0], FOLLOWER_ROWS, threads)
+        progress.start(f"training the follower model ({len(follower_data):,} labelled "
+                       f"{FOLLOWER_PLATFORM} profiles)", None)
+        follower = train_follower_model(follower_data, threads)
+        follower_files, follower_study = follower_report(follower_data, threads, progress)
         timings["follower_model"] = time.perf_counter() - started
 
         sets = {}
@@ -166,8 +178,8 @@ def build(
             follower_model=follower, progress=progress, created_at=None, overwrite=True,
             extra_training={"world": {"seed": TRAIN_SEED, "accounts": accounts},
                             "thinning": thinning["train"].to_json(),
-                            "follower_model": {"source": "synthetic followers of the training "
-                                               f"world, {FOLLOWER_ROWS:,}-profile sample"}},
+                            "follower_model": follower_source(follower_data,
+                                                              files_digest(follower_data))},
         )
         # Drift is measured against the accounts as they are, not their thinned copies.
         attach_reference(out, training_reference(
@@ -180,8 +192,10 @@ def build(
         progress.start("evaluating on the unseen holdout world", None)
         artifact = load_artifact(out, trusted_dir=out)
         artifact.set_threads(threads)
-        files: dict[str, bytes] = {}
-        evaluations: dict[str, Any] = {}
+        files: dict[str, bytes] = dict(follower_files)
+        evaluations: dict[str, Any] = {"follower_model_held_out": {
+            "setting": follower_study["design"], "worst": follower_study["worst"],
+            "report": f"{REPORT_DIR}/follower_model/held_out.json"}}
         for what, variant in (("holdout", ""),
                               ("holdout_thinned", f", {THIN_SHARE:.0%} of its snapshots thinned"),
                               ("holdout_no_rings", ", scored without a ring table (rings "
@@ -200,6 +214,10 @@ def build(
             evaluations[what] = _card_summary(evaluation, f"{folder}/report.json")
         card = attach_reports(out, files, evaluations=evaluations)
         timings["holdout_evaluation"] = time.perf_counter() - started
+    from trueclout.training.evaluate.held_out import held_out_lines
+
+    for line in held_out_lines(follower_study):
+        report(f"follower model, {line.strip()}")
     for line in summary_lines(card, holdout.summary, trained.card["training"]["data"], timings):
         report(line)
     return card
@@ -251,6 +269,23 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
                                        source)
     attach_reference(out, reference.to_bytes())
     return source
+
+
+def follower_source(data: Any, digest: str) -> dict[str, Any]:
+    """What the card says the follower model learned from (no data, only its description)."""
+    from trueclout.training.evaluate.followers import data_summary
+
+    summary = data_summary(data)
+    return {
+        "source": "labelled research profiles read by path (never copied into the "
+                  "repository; research and evaluation terms, cite the papers in each data "
+                  "set's README)",
+        "platform": FOLLOWER_PLATFORM,
+        "datasets": summary["datasets"],
+        "n_fake": summary["n_fake"],
+        "n_human": summary["n_human"],
+        "files_sha256": digest,
+    }
 
 
 def _card_summary(evaluation: Any, report: str) -> dict[str, Any]:

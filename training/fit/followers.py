@@ -73,7 +73,7 @@ def train_follower_folder(
     step = progress_steps(progress or SilentProgress(), 2 + len(others))
     step("reading profiles")
     step(f"training xgboost ({model.folds} held-out folds, then all {len(y):,} profiles)", 0)
-    model.fit(X, y)
+    model.fit(X, y, data.units)
     probabilities: dict[str, np.ndarray] = {PRIMARY: model.oof_probability_}
     flagged = {PRIMARY: model.oof_probability_ >= model.threshold_}
     step("trained xgboost")
@@ -100,6 +100,12 @@ def train_follower_folder(
                     f"threshold, baselines at {BASELINE_THRESHOLD}",
         "threshold": model.threshold_,
         "quantifier": model.quantifier_.to_dict(),
+        "groups_held_out": (
+            "each group's rates when the whole group was held out are in quantifier.groups "
+            "(tpr_unseen, fpr_unseen); their spread widens the fake-share interval"
+            if model.held_out_by_ == "group" else
+            "fewer than two groups per class: the rates' spread over unseen markets is "
+            "not measured, and the interval counts sampling error only"),
         "metrics": metrics,
         "feature_importance": model.feature_importance(),
         "plots": plots,

@@ -69,6 +69,9 @@ def default_model(
     reference_only: Annotated[bool, typer.Option(
         "--reference-only",
         help="Only (re)compute the training reference of the model at --out.")] = False,
+    datasets: Annotated[Path | None, typer.Option(
+        help="The labelled research data sets the follower model learns from (default: "
+             "$TRUECLOUT_DATASETS, else ../shared/datasets beside the repository).")] = None,
 ) -> None:
     """Rebuild the shipped default model from the synthetic world, reproducibly (`make model`)."""
     from trueclout.training.fit import default_model as dm
@@ -78,7 +81,7 @@ def default_model(
         typer.echo(dm.attach_training_reference(target, work_dir=work_dir, quiet=quiet))
         return
     dm.build(target, accounts=accounts, holdout_accounts=holdout_accounts, threads=threads,
-             work_dir=work_dir, quiet=quiet, report=typer.echo)
+             work_dir=work_dir, quiet=quiet, datasets=datasets, report=typer.echo)
 
 
 @app.command()

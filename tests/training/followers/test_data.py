@@ -29,10 +29,13 @@ from trueclout.io import write_tables
 from trueclout.tables import snapshots_to_tables
 from trueclout.training.data.followers import (
     FollowerDataError,
+    concat_followers,
     detect_follower_format,
     labelled_from_tables,
     read_followers,
+    read_labelled,
 )
+from trueclout.training.evaluate.followers import data_summary
 
 
 def col(signals: np.ndarray, name: str) -> np.ndarray:
@@ -280,6 +283,159 @@ def test_detection_and_clear_errors_for_unknown_folders(tmp_path: Path) -> None:
     write_csv(tmp_path / "hollow" / "humans_X.csv", [])
     with pytest.raises(FollowerDataError, match="holds no follower profiles"):
         read_followers(tmp_path / "hollow")
+
+
+# --- many data sets: identity of every row, roots, selection ------------------------------
+
+
+def _root(root: Path) -> Path:
+    """Two data sets (cresci ``tw-b``, instafake ``ig-a``) and a folder that is neither."""
+    cresci_folder(root / "tw-b", humans=4, fakes={"INT": 3})
+    instafake_folder(root / "ig-a", real=5, fake=2)
+    (root / "timelines" / "tweets").mkdir(parents=True)
+    (root / "timelines" / "README.md").write_text("no labels here")
+    (root / "README.md").write_text("a root, not a data set")
+    return root
+
+
+def test_every_row_names_its_data_set_and_platform(tmp_path: Path) -> None:
+    data = read_followers(cresci_folder(tmp_path / "cresci-x", humans=3, fakes={"INT": 2}))
+    assert data.profiles.column_names[-3:] == ["group", "dataset", "platform"]
+    assert set(data.datasets) == {"cresci-x"} and set(data.platforms) == {"twitter"}
+    assert list(data.units) == ["cresci-x/H"] * 3 + ["cresci-x/INT"] * 2
+    insta = read_followers(instafake_folder(tmp_path / "insta", real=2, fake=1))
+    assert set(insta.platforms) == {"instagram"} and set(insta.groups) == {"real", "fake"}
+    tables = read_followers(_tables_folder(tmp_path / "world"))
+    assert set(tables.platforms) == {"synthetic"} and set(tables.datasets) == {"world"}
+    assert set(tables.groups) == {"bulk", "premium", "human"}  # the bare market name
+
+
+def test_read_labelled_reads_a_root_in_name_order_and_skips_other_folders(
+    tmp_path: Path,
+) -> None:
+    root = _root(tmp_path / "root")
+    data = read_labelled([root])
+    assert list(dict.fromkeys(data.datasets)) == ["ig-a", "tw-b"]  # sorted by data set
+    assert list(dict.fromkeys(data.platforms)) == ["instagram", "twitter"]
+    assert data.class_counts() == {"n_fake": 5, "n_human": 9}
+    assert data.folders.read == (root / "ig-a", root / "tw-b")
+    assert data.folders.skipped == (root / "timelines",)
+    # the same rows and signals as reading each folder on its own, in the same order:
+    # InstaFake's derived numbers do not blank the Twitter rows' measured ones
+    alone = [read_followers(root / "ig-a"), read_followers(root / "tw-b")]
+    assert data.profiles.equals(concat_followers(alone).profiles)
+    assert np.array_equal(data.signals(), np.vstack([p.signals() for p in alone]),
+                          equal_nan=True)
+    assert not np.isnan(col(data.signals(), "username_length")).any()
+
+
+def test_read_labelled_takes_several_paths_of_either_kind(tmp_path: Path) -> None:
+    root = _root(tmp_path / "root")
+    extra = cresci_folder(tmp_path / "elsewhere" / "tw-a", humans=2, fakes={"FSF": 2})
+    data = read_labelled([root, extra])
+    assert list(dict.fromkeys(data.datasets)) == ["ig-a", "tw-a", "tw-b"]
+    assert len(data) == 7 + 4 + 7
+    again = read_labelled([extra, root])  # order of the paths does not matter
+    assert again.profiles.equals(data.profiles)
+    one = read_labelled([extra])
+    assert set(one.datasets) == {"tw-a"} and one.folders.skipped == ()
+
+
+def test_read_labelled_with_a_format_reads_only_that_layout(tmp_path: Path) -> None:
+    root = _root(tmp_path / "root")
+    data = read_labelled([root], "instafake")
+    assert set(data.datasets) == {"ig-a"}
+    assert data.folders.skipped == (root / "timelines", root / "tw-b")
+    with pytest.raises(FollowerDataError, match="unknown format 'csv'"):
+        read_labelled([root], "csv")
+
+
+def test_read_labelled_refuses_the_same_data_set_twice(tmp_path: Path) -> None:
+    first = cresci_folder(tmp_path / "a" / "cresci-2015", humans=2, fakes={"INT": 2})
+    cresci_folder(tmp_path / "b" / "cresci-2015", humans=2, fakes={"INT": 2}, seed=3)
+    with pytest.raises(FollowerDataError, match="'cresci-2015' is already read from") as err:
+        read_labelled([tmp_path / "a", tmp_path / "b"])
+    assert str(tmp_path / "b" / "cresci-2015") in str(err.value)
+    with pytest.raises(FollowerDataError, match="both sides of a split"):
+        read_labelled([first, first])
+
+
+def test_read_labelled_refuses_missing_paths_and_empty_roots(tmp_path: Path) -> None:
+    with pytest.raises(FollowerDataError, match="no such folder") as err:
+        read_labelled([tmp_path / "missing"])
+    assert str(tmp_path / "missing") in str(err.value)
+    (tmp_path / "root" / "notes").mkdir(parents=True)
+    with pytest.raises(FollowerDataError, match="holds no labelled data set") as err:
+        read_labelled([tmp_path / "root"])
+    assert str(tmp_path / "root") in str(err.value)
+    (tmp_path / "file.csv").write_text("x")
+    with pytest.raises(FollowerDataError, match="file.csv: not a folder"):
+        read_labelled([tmp_path / "file.csv"])
+    with pytest.raises(FollowerDataError, match="no data given"):
+        read_labelled([])
+    (tmp_path / "hollow" / "set").mkdir(parents=True)  # a data set that is broken is an error
+    write_csv(tmp_path / "hollow" / "set" / "humans_X.csv", [])
+    with pytest.raises(FollowerDataError, match="holds no follower profiles"):
+        read_labelled([tmp_path / "hollow"])
+
+
+def test_units_are_unique_across_data_sets_with_the_same_group_names(tmp_path: Path) -> None:
+    cresci_folder(tmp_path / "one", humans=2, fakes={"A": 2})
+    cresci_folder(tmp_path / "two", humans=3, fakes={"A": 1}, seed=5)
+    data = read_labelled([tmp_path])
+    assert set(data.groups) == {"H", "A"}
+    units, counts = np.unique(data.units.astype(str), return_counts=True)
+    assert dict(zip(units, counts, strict=True)) == {"one/H": 2, "one/A": 2, "two/H": 3,
+                                                     "two/A": 1}
+    held = data.take(data.units == "one/A")  # a subset keeps its identity columns
+    assert set(held.datasets) == {"one"} and held.folders == data.folders
+
+
+def test_select_keeps_platforms_data_sets_and_groups(tmp_path: Path) -> None:
+    root = _root(tmp_path / "root")
+    cresci_folder(root / "tw-c", humans=2, fakes={"INT": 1}, seed=2)
+    data = read_labelled([root])
+    twitter = data.select(platforms=["twitter"])
+    assert set(twitter.datasets) == {"tw-b", "tw-c"} and len(twitter) == 7 + 3
+    assert twitter.folders == data.folders
+    assert set(data.select(datasets={"ig-a"}).platforms) == {"instagram"}
+    both_int = data.select(groups=["INT"])  # a bare group matches it in every data set
+    assert set(both_int.units) == {"tw-b/INT", "tw-c/INT"}
+    one_int = data.select(groups=["tw-c/INT", "real"])  # or one data set's unit
+    assert set(one_int.units) == {"tw-c/INT", "ig-a/real"}
+    assert set(data.select(platforms="twitter", groups=["H"]).units) == {"tw-b/H", "tw-c/H"}
+    kept = data.select(platforms=["twitter"], datasets=["tw-b"])
+    assert np.array_equal(kept.signals(), read_followers(root / "tw-b").signals(),
+                          equal_nan=True)
+    assert len(data.select()) == len(data)
+
+
+def test_select_that_keeps_nothing_says_what_was_asked_and_what_exists(tmp_path: Path) -> None:
+    data = read_labelled([_root(tmp_path / "root")])
+    with pytest.raises(FollowerDataError) as err:
+        data.select(platforms=["tiktok"])
+    message = str(err.value)
+    assert "platform in ['tiktok']" in message
+    assert "['instagram', 'twitter']" in message and "'tw-b/INT'" in message
+    with pytest.raises(FollowerDataError, match=r"platform in \['instagram'\] and group in"):
+        data.select(platforms=["instagram"], groups=["INT"])  # each exists, not together
+
+
+def test_concat_and_data_summary_carry_the_data_sets(tmp_path: Path) -> None:
+    root = _root(tmp_path / "root")
+    data = concat_followers([read_followers(root / "tw-b"), read_followers(root / "ig-a")])
+    assert list(dict.fromkeys(data.datasets)) == ["tw-b", "ig-a"]
+    assert data.folders.read == (root / "tw-b", root / "ig-a")
+    summary = data_summary(read_labelled([root]))
+    assert summary["n_fake"] == 5 and summary["n_human"] == 9
+    assert summary["groups"] == {"H": 4, "INT": 3, "real": 5, "fake": 2}
+    assert summary["datasets"] == {
+        "ig-a": {"platform": "instagram", "n_fake": 2, "n_human": 5,
+                 "groups": {"fake": 2, "real": 5}},
+        "tw-b": {"platform": "twitter", "n_fake": 3, "n_human": 4,
+                 "groups": {"H": 4, "INT": 3}},
+    }
+    assert set(summary) >= {"source", "n_fake", "n_human", "groups", "datasets", "lacks"}
 
 
 # --- the synthetic world -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Evaluation of the follower model: metrics, fold designs and semi-real audiences."""
+"""Evaluation of the follower model in one distribution: metrics, folds and plots."""
 
 from __future__ import annotations
 
@@ -8,19 +8,11 @@ import numpy as np
 import pytest
 
 from tests.models.follower_builders import FAST_MODEL, cresci_folder
-from trueclout.errors import UserError
 from trueclout.models.follower_model import FollowerModel
-from trueclout.models.quantify import AdjustedCount
 from trueclout.training.data.followers import read_followers
 from trueclout.training.evaluate.followers import (
-    FoldRun,
-    HeldOut,
     classification_metrics,
     cross_validate,
-    leave_one_market_out,
-    market_splits,
-    semi_real_audiences,
-    summarise_audiences,
     write_plots,
 )
 
@@ -50,19 +42,6 @@ def test_metrics_of_one_class_are_null_where_undefined() -> None:
     assert m["precision"] == 0.0 and m["accuracy"] == 0.75
 
 
-def test_market_splits_never_train_on_the_held_out_market() -> None:
-    y = np.array([0] * 20 + [1] * 10 + [1] * 6)
-    groups = np.array(["H"] * 20 + ["A"] * 10 + ["B"] * 6, dtype=object)
-    splits = market_splits(y, groups, "A", human_folds=5, seed=1)
-    tested = np.concatenate([test for _, test in splits])
-    assert sorted(tested) == sorted(np.flatnonzero(groups != "B"))  # every human and A once
-    for train, test in splits:
-        assert not set(train) & set(test)
-        assert "A" not in set(groups[train])
-        assert set(groups[train]) == {"H", "B"}
-        assert set(groups[test]) == {"H", "A"}
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory):
     return read_followers(cresci_folder(tmp_path_factory.mktemp("cv"), humans=40,
@@ -76,52 +55,6 @@ def test_cross_validation_scores_every_profile_once(data) -> None:
         assert sorted(held.rows) == list(range(len(data)))
         assert held.metrics()["n_fake"] == 50
     assert all(run.quantifier is not None for run in results["xgboost"].runs)
-
-
-def test_leave_one_market_out_runs_each_market_and_needs_two(data) -> None:
-    results = leave_one_market_out(data, human_folds=3, baselines=False,
-                                   make_model=lambda: FollowerModel(**FAST_MODEL))
-    assert set(results) == {"A", "B"}
-    held = results["A"]["xgboost"]
-    assert set(data.groups[held.rows]) == {"H", "A"}
-    only_a = data.take(data.groups != "B")
-    with pytest.raises(UserError, match="at least two markets"):
-        leave_one_market_out(only_a)
-
-
-def test_a_perfect_classifier_errs_only_by_sampling_the_audience() -> None:
-    from scipy.stats import binom
-
-    y = np.array([0] * 30 + [1] * 30)
-    run = FoldRun(np.arange(60), y.astype(float), y, AdjustedCount(1.0, 0.0, 10**5, 10**5))
-    cells = semi_real_audiences(HeldOut(y, np.array(["g"] * 60, dtype=object), [run]),
-                                shares=(0.0, 0.5, 0.9), sizes=(20, 200), draws=3000)
-    assert len(cells) == 6
-    for cell in cells:
-        # The sample's fake count is Binomial(size, share): its mean absolute deviation
-        # from the audience's share is the error left when every profile is judged right.
-        k = np.arange(cell.size + 1)
-        expected = np.sum(binom.pmf(k, cell.size, cell.share) * np.abs(k / cell.size
-                                                                         - cell.share))
-        assert cell.mae == pytest.approx(expected, rel=0.1, abs=1e-12)
-        assert cell.coverage >= 0.9
-    summary = summarise_audiences(cells)
-    assert [s["size"] for s in summary] == [20, 200]
-    assert summary[0]["mean_width"] > summary[1]["mean_width"]
-
-
-def test_semi_real_audiences_recover_the_share_of_a_noisy_classifier() -> None:
-    rng = np.random.default_rng(0)
-    y = np.array([0] * 2000 + [1] * 2000)
-    tpr, fpr = 0.8, 0.1
-    flagged = np.where(y == 1, rng.random(4000) < tpr, rng.random(4000) < fpr).astype(int)
-    measured = AdjustedCount(flagged[y == 1].mean(), flagged[y == 0].mean(), 2000, 2000)
-    run = FoldRun(np.arange(4000), flagged.astype(float), flagged, measured)
-    cells = semi_real_audiences(HeldOut(y, np.array(["g"] * 4000, dtype=object), [run]),
-                                sizes=(200,), draws=300)
-    naive_error = abs((tpr * 0.9 + fpr * 0.1) - 0.9)  # counting flags at a 90% share
-    assert max(abs(c.bias) for c in cells) < naive_error / 4
-    assert np.mean([c.coverage for c in cells]) >= 0.9
 
 
 def test_plots_are_written_and_curves_need_both_classes(tmp_path: Path) -> None:

@@ -104,25 +104,20 @@ def test_evaluation_figures_are_what_the_report_holds(trained, data, tmp_path: P
 @pytest.mark.slow
 def test_cross_validation_study_counts_every_fold(data, tmp_path: Path) -> None:
     progress = Recorder()
-    results = cross_validation_study(data["train"], folds=2, market_folds=2, draws=10,
-                                     baselines=False, trees=TREES, report=tmp_path,
-                                     progress=progress)
-    assert list(results) == ["data", "cross_validation", "leave_one_market_out", "audiences",
-                             "plots"]
-    assert results["leave_one_market_out"]["A"]["trained_on"] == ["B"]
-    # 2 CV folds + 2 markets x 2 folds + the audiences' 2 steps, one learner
-    assert progress.total == progress.advanced == 2 + 4 + 2
+    results = cross_validation_study(data["train"], folds=2, draws=10, baselines=False,
+                                     trees=TREES, report=tmp_path, progress=progress)
+    assert list(results) == ["by", "data", "cross_validation", "audiences", "plots"]
+    # 2 CV folds, one learner, and the audiences' 2 steps
+    assert progress.total == progress.advanced == 2 + 2
     assert progress.lines[0] == "2-fold CV: fold 1/2, xgboost"
     assert progress.lines[-1] == "semi-real audiences: done"
+    assert len(results["audiences"]["halves"]) == 2
     assert (tmp_path / "audiences.png").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["data"] == results["data"]
 
 
-def test_one_market_skips_leaving_markets_out(data) -> None:
+def test_without_audiences_the_study_is_the_folds_alone(data) -> None:
     """With no progress given, the study reports nowhere (SilentProgress has no describe)."""
-    one = data["test"].take(data["test"].groups != "B")
-    results = cross_validation_study(one, folds=2, audiences=False, baselines=False,
+    results = cross_validation_study(data["test"], folds=2, audiences=False, baselines=False,
                                      trees=TREES)
-    assert results["leave_one_market_out"] == (
-        "skipped: needs fakes from two or more groups, found ['A']")
-    assert set(results) == {"data", "cross_validation", "leave_one_market_out"}
+    assert set(results) == {"by", "data", "cross_validation"}
