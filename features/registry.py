@@ -174,9 +174,8 @@ _AUDIENCE: list[FeatureSpec] = [
        "inauthentic (95% interval {audience_model_fake_share_low:pct} to "
        "{audience_model_fake_share_high:pct})."),
     _f("audience_model_fake_share_low", "audience", _SHARE,
-       "Lower bound of the fake-share interval: the follower model's 95% bound, or where the "
-       "creation-batch share exceeds the model's estimate the higher of both lower bounds (a "
-       "lot never lowers it).",
+       "Lower bound of the fake-share interval: the follower model's 95% bound (a "
+       "creation-batch share above the model's estimate never lowers it).",
        1, "FAKE_AUDIENCE_SHARE",
        "At least {audience_model_fake_share_low:pct} of the audience looks inauthentic to the "
        "follower model and the creation-batch fingerprint (95% interval)."),

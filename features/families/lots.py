@@ -390,21 +390,20 @@ def combine_share(model: ShareEstimate, lot_share: np.ndarray, lot_low: np.ndarr
     share is a lower bound on the fake share that holds even for a market the
     model never met (premium fakes with genuine-looking counts, created
     together).  Where the lot share exceeds the model's estimate the two
-    disagree: the share becomes the lot share, the top of the interval the
-    higher of the two tops (the interval widens upward), and the bottom the
-    higher of the two bottoms: the lot's own 95% bound is evidence of at
-    least that many bought followers, whatever the model missed, and the
-    adjusted score discounts by this bound.  A lot never lowers the share or
-    either bound, so more lot members never shrink the discount.  Where the
-    lot share does not exceed the model's (no lot, or a lot within the
-    model's estimate) the model's estimate stands unchanged.  NaN where the
-    model's estimate is NaN (no follower model: the lot has its own
-    feature); the model's estimate where the lot share is unknown.
+    disagree: the share becomes the lot share and the top of the interval
+    the higher of the two tops (it widens upward).  The bottom stays the
+    model's: the adjusted score discounts by it, and a lot's share is a share
+    of the sample, so one more fake outside the lot dilutes it; had the
+    lot's bound entered, adding a fake follower could raise the adjusted
+    score (hypothesis found such a case).  ``lot_low`` stays in the
+    signature, the one place this rule would change.  Where the lot share
+    does not exceed the model's the model's estimate stands unchanged.  NaN
+    where the model's estimate is NaN (no follower model: the lot has its
+    own feature); the model's estimate where the lot share is unknown.
     """
-    lot_share, lot_low, lot_high = (np.asarray(a, dtype=np.float64)
-                                    for a in (lot_share, lot_low, lot_high))
+    lot_share, lot_high = (np.asarray(a, dtype=np.float64) for a in (lot_share, lot_high))
     above = lot_share > model.share  # False wherever either is NaN
     share = np.where(above, lot_share, model.share)
-    low = np.where(above, np.fmax(model.low, lot_low), model.low)
+    low = model.low
     high = np.where(above, np.fmax(model.high, lot_high), model.high)
     return replace(model, share=share, low=np.fmin(low, share), high=np.fmax(high, share))
