@@ -194,8 +194,8 @@ class FollowerModel(ClassifierMixin, BaseEstimator):
         y = _check_labels(y, len(X), self.folds)
         groups = _check_groups(groups, len(y))
         self.feature_names_ = _check_features(self.features)
-        columns = [FOLLOWER_SIGNALS.index(name) for name in self.feature_names_]
-        X = X[:, columns]
+        self.columns_ = _columns(self.feature_names_)
+        X = X[:, self.columns_]
         weight = group_weights(y, groups) if self.balance else np.ones(len(y))
         self.directions_ = (consistent_directions(X, y, groups, self.feature_names_)
                             if self.monotone else {})
@@ -207,7 +207,7 @@ class FollowerModel(ClassifierMixin, BaseEstimator):
         self.threshold_ = max(youden_threshold(noisy_y, self.calibration_(noisy), noisy_w),
                               human_guard(self.oof_probability_, y, groups, self.max_human_fpr))
         # The rates' spread over markets the model never met: whole groups held out.
-        self.held_out_by_ = held_out_folds(y, groups, self.folds, self.random_state)
+        self.held_out_by_ = held_out_folds(y, groups, self.folds)
         unseen = None
         if self.held_out_by_ == "group":
             splits = _fold_rows(y, groups, "group", self.folds, self.random_state)
@@ -243,11 +243,6 @@ class FollowerModel(ClassifierMixin, BaseEstimator):
             noisy_w.append(np.repeat(weight[held], copies))
         return (clean, np.concatenate(noisy), np.concatenate(noisy_y),
                 np.concatenate(noisy_w))
-
-    @property
-    def columns_(self) -> list[int]:
-        """Where the model's features sit in the ``FOLLOWER_SIGNALS`` matrix."""
-        return [FOLLOWER_SIGNALS.index(name) for name in self.feature_names_]
 
     def _content_digest(self) -> str:
         """Names the model by its content (booster, calibration, threshold), not by a clock,
@@ -416,6 +411,7 @@ class FollowerModel(ClassifierMixin, BaseEstimator):
         model.quantifier_ = AdjustedCount.from_dict(m["quantifier"])
         model.noise_sd_ = np.asarray(m["noise_sd"], dtype=np.float64)
         model.feature_names_ = list(m["feature_names"])
+        model.columns_ = _columns(model.feature_names_)
         model.held_out_by_ = str(m.get("held_out_by", "stratified"))
         model.directions_ = {str(k): int(v) for k, v in m.get("monotone", {}).items()}
         model.n_features_in_ = len(FOLLOWER_SIGNALS)
@@ -437,6 +433,12 @@ def _check_feature_names(names: Any, where: Path) -> None:
         f"{where}: the follower model was trained on other follower signals than this "
         f"version computes ({detail}); retrain it with `trueclout followers train`"
     )
+
+
+def _columns(names: list[str]) -> np.ndarray:
+    """Where the model's features sit in the ``FOLLOWER_SIGNALS`` matrix (computed once, not
+    on every scoring call)."""
+    return np.array([FOLLOWER_SIGNALS.index(name) for name in names], dtype=np.intp)
 
 
 def _check_features(features: tuple[str, ...] | None) -> list[str]:
@@ -542,7 +544,7 @@ def group_weights(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return weight * len(y) / weight.sum()
 
 
-def held_out_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> str:
+def held_out_folds(y: np.ndarray, groups: np.ndarray, folds: int) -> str:
     """``"group"`` when whole groups can be held out (two or more with fakes, two or more
     with humans, so every training fold keeps both classes), else ``"stratified"``."""
     names = groups.astype(str)

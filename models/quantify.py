@@ -33,6 +33,7 @@ import numpy as np
 from scipy.stats import norm
 
 from trueclout.features.families.audience import ShareEstimate
+from trueclout.features.families.fingerprints import wilson_interval
 from trueclout.features.kernels.segments import Segments
 
 # Below this gap between tpr and fpr the classifier cannot tell fakes from
@@ -155,7 +156,7 @@ class AdjustedCount:
         f_low, f_high = max(f - f_err, 0.0), min(f + f_err, 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             q = k / n
-            q_low, q_high = _wilson(k, n, z)
+            q_low, q_high = wilson_interval(k, n, z)
             fpc = _finite_population(n, audience)
             q_low = q - (q - q_low) * fpc
             q_high = q + (q_high - q) * fpc
@@ -207,16 +208,6 @@ def _spread(centre: float, rates: list[float]) -> float:
 def _smoothed(rate: float, n: int) -> float:
     """A rate pulled half a case toward 1/2, so a measured 0 or 1 keeps some uncertainty."""
     return (rate * n + 0.5) / (n + 1)
-
-
-def _wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (NaN where n is 0)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _finite_population(sampled: np.ndarray, audience: np.ndarray | None) -> np.ndarray:

@@ -250,7 +250,9 @@ def who_follow(data: LabelledFollowers) -> LabelledFollowers:
     followed by some) would teach it backwards.  Profiles whose following
     count is unknown stay.
     """
-    following = data.measurements()["following"]
+    from trueclout.features.kernels.columns import to_float
+
+    following = to_float(data.profiles.column("following_count"))
     return data.take(~(following < 1))
 
 

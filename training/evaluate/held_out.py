@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 
 from trueclout.errors import UserError
-from trueclout.features.families.follower_signals import FOLLOWER_MEASUREMENTS
+from trueclout.features.families.follower_signals import (
+    FOLLOWER_MEASUREMENTS,
+    signals_from_measurements,
+)
 from trueclout.models.follower_model import FollowerModel
 from trueclout.progress import Progress, SilentProgress, progress_steps
 from trueclout.training.data.followers import LabelledFollowers
@@ -99,8 +102,11 @@ def unit_splits(data: LabelledFollowers, by: str = "dataset") -> tuple[list[Unit
         if by == "dataset":
             names = sorted(set(datasets[mine].tolist()))
             if len(names) < 2:
+                elsewhere = ("see the cross-platform figures"
+                             if len(set(platforms.tolist())) > 1 else
+                             "give another data set of that platform, or use --by folds")
                 skipped.append(f"{platform}: one data set ({names[0]}) cannot be held out "
-                               "within its platform; see the cross-platform figures")
+                               f"within its platform; {elsewhere}")
                 continue
             for name in names:
                 test = mine & (datasets == name)
@@ -148,10 +154,9 @@ def raw_baseline(seed: int = 0, n_jobs: int = 1) -> Any:
     return XGBClassifier(random_state=seed, n_jobs=n_jobs, verbosity=0)
 
 
-def raw_measurements(data: LabelledFollowers) -> np.ndarray:
+def raw_measurements(measured: dict[str, np.ndarray]) -> np.ndarray:
     """Counts, flags, lengths and age as the profile gives them (no logs, no ratios)."""
-    m = data.measurements()
-    return np.column_stack([m[name] for name in FOLLOWER_MEASUREMENTS])
+    return np.column_stack([measured[name] for name in FOLLOWER_MEASUREMENTS])
 
 
 @dataclass
@@ -257,7 +262,8 @@ def held_out_study(
     def make_model() -> FollowerModel:
         return FollowerModel(random_state=seed, n_jobs=threads, n_estimators=trees)
 
-    X, raw = data.signals(), raw_measurements(data)
+    measured = data.measurements()  # once: the model's signals and the baseline's columns
+    X, raw = signals_from_measurements(measured), raw_measurements(measured)
     created_s = data.seconds("created_at")
     step = progress_steps(progress or SilentProgress(), len(splits) + len(crossing))
     results, crossed = [], []
