@@ -35,7 +35,8 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-## Rebuild the shipped default model from the synthetic world, reproducibly.
+## Rebuild the shipped default model, reproducibly: the account model from the synthetic world,
+## the follower model from the research data sets (../shared/datasets or $TRUECLOUT_DATASETS).
 model: $(VENV)/.installed-run
 	$(BIN)/trueclout dev default-model
 
