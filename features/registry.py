@@ -231,6 +231,16 @@ _GROWTH: list[FeatureSpec] = [
        "Of the {growth_covered_gain:count} new followers on days its posts also cover, "
        "{growth_burst_followers_share:pct} arrived in {growth_covered_burst_days:days}, while "
        "posts from those days drew {growth_burst_engagement_share:pct} of its engagement."),
+    _f("growth_window_mismatch", "growth", "share difference (-1 to 1)",
+       "The fastest stretch of growth against its engagement: for stretches of "
+       f"{' and '.join(str(w) for w in G.WINDOW_SCALES)} days, the share of new followers "
+       "gained in the stretch with the most, minus the share of engagement drawn by posts of "
+       "those days; the larger over the scales (needs a history twice the stretch). Growth "
+       "the posts earned moves both; a lot delivered however slowly moves only the first.",
+       1, "GROWTH_ENGAGEMENT_MISMATCH",
+       "In its fastest {growth_window_days:days} the account gained "
+       "{growth_window_followers_share:pct} of its new followers, while its posts from those "
+       "days drew {growth_window_engagement_share:pct} of its engagement."),
     _f("growth_post_burst_drop", "growth", _SHARE,
        f"Share of the largest one-day gain lost again within {G.PURGE_WINDOW_DAYS} days "
        "(platform purges remove inauthentic followers).",
@@ -238,11 +248,20 @@ _GROWTH: list[FeatureSpec] = [
        "After its largest one-day gain, the account lost {growth_post_burst_drop:pct} of those "
        f"followers within {G.PURGE_WINDOW_DAYS} days."),
     _f("growth_drop_score", "growth", "log(1 + robust z)",
-       "How far the largest one-day follower loss stands below the usual daily change, "
-       "log-scaled.",
+       "The largest one-day follower loss (a fall in the count, never a slow day of "
+       "growth) in units of the account's usual day-to-day variation, log-scaled; 0 when "
+       "the count never fell.",
        1, "FOLLOWER_PURGE",
        "On one day the account lost {growth_max_loss:count} followers, "
        "{growth_drop_z:times} its usual day-to-day variation."),
+    _f("growth_following_reversals", "growth", "reversals per 30 days",
+       "Follow/unfollow waves: how often the following count turns from a rise to a fall or "
+       f"back, counting only moves of at least {G.REVERSAL_FLOOR:g} accounts or "
+       f"{G.REVERSAL_SHARE:.0%} of the following count, per 30 days. A churn tool cycles "
+       "wave after wave whatever their size; a follow spree or a clean-up moves once.",
+       1, "FOLLOW_CHURN",
+       "Its following count rose and fell {growth_following_swings:count} times over "
+       "{growth_following_days:days}."),
     _f("growth_following_churn", "growth", "share of following per 30 days",
        "Follow/unfollow cycling: accounts followed and later unfollowed (gross change in the "
        "following count beyond its net change), relative to its size, per 30 days.",
@@ -305,6 +324,17 @@ _ENGAGEMENT: list[FeatureSpec] = [
        -1, "RING_SYNCHRONY",
        "Engagement arrives in an unusually narrow band of delays: the slowest of the middle "
        "half comes only {engagement_delay_spread_factor:times} later than the fastest."),
+    _f("engagement_core_round_spread", "engagement", "log10 spread",
+       f"How far apart the regular engagers (on at least {E.ROUND_COVERAGE:.0%} of the "
+       "posts) arrive on the same post: robust spread (scaled median absolute deviation) of "
+       f"their log10 delays, averaged over posts with {E.MIN_ROUND_ENGAGEMENTS}+ of them "
+       f"(needs {E.MIN_ROUND_POSTS}+ such posts). A pod engages in rounds, together however "
+       "late; regular fans each come on their own time.",
+       -1, "RING_SYNCHRONY",
+       "Its {engagement_regular_actors:count} most regular engagers arrive together: on a "
+       "typical post their delays differ by a factor of only "
+       "{engagement_core_round_factor:times} from one another, over "
+       "{engagement_round_posts:count} posts."),
     _f("engagement_reciprocity", "engagement", _SHARE,
        "Share of sampled engagement made by accounts that the account itself reposted "
        "(needs reposts_made).",

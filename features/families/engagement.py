@@ -7,6 +7,16 @@ far more than liking.  A genuine community also returns on every post, but
 over hours, not in one two-minute window: overlap and synchrony are
 separate features so models can tell them apart.
 
+A pod that waits before engaging is still a round: its members are called
+to each post together (the pod's chat or app posts the link) and engage
+within the round, so on one post they arrive close to *each other* however
+late the round starts.  People who return to every post of an account each
+come on their own time, minutes to days apart (per-person delays spread
+over about two orders of magnitude in real retweet timings, data/README.md).
+``engagement_core_round_spread`` measures that spread among the regular
+engagers (on half the posts or more), on a log scale, so it reads the same
+for a round at ten seconds and a round at three hours.
+
 Accounts and actors are grouped with packed integer keys and sorts
 (``features.grouping``), never with a loop or a pandas group-by.
 """
@@ -28,6 +38,14 @@ FAST_SECONDS = 120
 SYNC_WINDOW_SECONDS = 120
 MIN_POST_ENGAGEMENTS = 5
 MIN_SPREAD_ENGAGEMENTS = 10
+# A post says something about a round when this many regular engagers engaged it,
+# and an account when this many of its posts do.
+MIN_ROUND_ENGAGEMENTS = 3
+MIN_ROUND_POSTS = 3
+# Regular engagers: on at least this share of the engaged posts (pods let members
+# skip posts, so fewer than the core's).
+ROUND_COVERAGE = 0.5
+MAD_TO_SD = 1.4826
 _LOW32 = np.int64(0xFFFFFFFF)
 _SHIFT32 = np.int64(32)
 
@@ -82,6 +100,9 @@ def _overlap(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray,
         "core_share": np.where(enough, _ratio(core_counts, total), np.nan),
         "core_actors": np.where(enough, core_actors, np.nan),
         "posts": engaged_posts,
+        "core_actor": core & enough[actors.account],  # per actor
+        "regular_actor": ((coverage >= ROUND_COVERAGE) & (actors.posts >= MIN_POSTS_OVERLAP)
+                          & enough[actors.account]),  # per actor
     }
 
 
@@ -134,6 +155,39 @@ def _window_counts(keys: np.ndarray, width: int, block: int = 4_096) -> np.ndarr
     return out
 
 
+def _round_spread(cols: SnapshotColumns, actors: ActorPosts, regular: np.ndarray,
+                  post_row: np.ndarray, delay: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean over posts of the robust spread of log10 delays among the regular actors.
+
+    ``post_row`` and ``delay`` are per engagement (-1 / NaN where the post is
+    unknown); ``regular`` marks the actors on many posts (``_overlap``).
+    """
+    n = cols.n
+    nan = np.full(n, np.nan)
+    if actors.n == 0 or not regular.any():
+        return {"spread": nan, "posts": np.zeros(n), "actors": np.zeros(n)}
+    eng = cols.segments("engagements")
+    keys = actors.actor_key(eng.ids, cols.actor_and_target_codes[0])
+    at = np.minimum(np.searchsorted(actors.key, keys), actors.n - 1)
+    is_regular = (actors.key[at] == keys) & regular[at]
+    use = is_regular & (post_row >= 0) & ~np.isnan(delay)
+    row = post_row[use]
+    log_delay = np.log10(1.0 + delay[use])
+    n_posts = len(cols.post_created)
+    # Robust spread per post (scaled median absolute deviation): a few fans among
+    # the regulars of a pod's posts do not hide the round.
+    per_post = Segments(row, n_posts)
+    middle = per_post.median(log_delay)
+    spread_of_post = MAD_TO_SD * per_post.median(np.abs(log_delay - middle[row]))
+    ok = per_post.count() >= MIN_ROUND_ENGAGEMENTS
+    posts = cols.segments("posts")
+    rounds = posts.count(ok)
+    spread = posts.sum(np.where(ok, spread_of_post, 0.0))
+    return {"spread": np.where(rounds >= MIN_ROUND_POSTS, _ratio(spread, rounds), np.nan),
+            "posts": rounds.astype(np.float64),
+            "actors": np.bincount(actors.account, weights=regular, minlength=n)}
+
+
 def _reciprocity(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray,
                  engagements: np.ndarray) -> dict[str, np.ndarray]:
     """Overlap between who engages with the account and whom the account reposts."""
@@ -142,7 +196,8 @@ def _reciprocity(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray
     made_count = made.count()
     if len(made) == 0:
         nan = np.full(n, np.nan)
-        return {"reciprocity": nan, "reciprocal_share": nan.copy(), "made": made_count}
+        return {"reciprocity": nan, "reciprocal_share": nan.copy(), "made": made_count,
+                "reposted_actor": np.zeros(actors.n, dtype=bool)}
     made_keys = actors.actor_key(made.ids, cols.actor_and_target_codes[1])
     targets, _ = unique_counts(made_keys)
     # Actor keys are sorted and distinct: look the (fewer) targets up among them.
@@ -159,7 +214,31 @@ def _reciprocity(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray
                                 np.nan),
         "reciprocal_share": np.where(has_made, made.mean(to_engager), np.nan),
         "made": made_count,
+        "reposted_actor": reposted_actor,  # per actor
     }
+
+
+def _ring_like_share(cols: SnapshotColumns, eng: Segments, actors: ActorPosts,
+                     delay: np.ndarray, engagements: np.ndarray, over: dict[str, np.ndarray],
+                     recip: dict[str, np.ndarray]) -> np.ndarray:
+    """Share of sampled engagement that the snapshot's own ring evidence points at.
+
+    An engagement counts when its actor is in the core (on at least
+    ``CORE_COVERAGE`` of the engaged posts, known from ``MIN_POSTS_OVERLAP``
+    engaged posts) or is an account the account reposts (repost for repost), or
+    when it arrived within ``FAST_SECONDS`` of publication (synchrony).  A
+    union, each engagement counted once, so a pod (the same accounts within
+    seconds on every post) added to any snapshot never lowers it.  ``delay``
+    is each engagement's delay in seconds (NaN: post unknown).  NaN without
+    engagements.
+    """
+    ring_actor = over["core_actor"] | recip["reposted_actor"]
+    fast = np.nan_to_num(delay, nan=np.inf) <= FAST_SECONDS
+    if actors.n and ring_actor.any():
+        keys = actors.actor_key(eng.ids, cols.actor_and_target_codes[0])
+        at = np.minimum(np.searchsorted(actors.key, keys), actors.n - 1)
+        fast |= (actors.key[at] == keys) & ring_actor[at]
+    return _ratio(eng.count(fast), engagements)
 
 
 def _repost_like(cols: SnapshotColumns, eng: Segments,
@@ -201,6 +280,7 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
     over = _overlap(cols, actors, n_actors, n_engagements)
     recip = _reciprocity(cols, actors, n_actors, n_engagements)
     rl = _repost_like(cols, eng, n_engagements)
+    rounds = _round_spread(cols, actors, over["regular_actor"], post_row, delay)
     # Delays in whole seconds, of the engagements whose post is known.
     all_timed = bool(timed.all())
     seconds = np.clip(np.floor(delay if all_timed else delay[timed]), 0,
@@ -222,6 +302,7 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
                                            seconds),
         "engagement_median_delay": np.log10(1 + median_delay),
         "engagement_delay_spread": spread,
+        "engagement_core_round_spread": rounds["spread"],
         "engagement_reciprocity": recip["reciprocity"],
         "engagement_reciprocal_repost_share": recip["reciprocal_share"],
         "engagement_repost_like_ratio": rl["ratio"],
@@ -235,8 +316,14 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
         "engagement_core_actors": over["core_actors"],
         "engagement_median_delay_seconds": median_delay,
         "engagement_delay_spread_factor": 10**spread,
+        "engagement_core_round_factor": 10 ** rounds["spread"],
+        "engagement_round_posts": rounds["posts"],
+        "engagement_regular_actors": rounds["actors"],
         "engagement_reposts": rl["reposts"],
         "engagement_likes": rl["likes"],
         "reposts_made_count": recip["made"],
+        # What the adjusted score's ring discount rests on (service/scoring/adjustment.py).
+        "engagement_ring_like_share": _ring_like_share(cols, eng, actors, delay, n_engagements,
+                                                       over, recip),
     }
     return FamilyResult(features, context, n_engagements)

@@ -37,6 +37,12 @@ JUMP_FLOOR = 10.0
 PURGE_WINDOW_DAYS = 30
 MIN_DAYS_AFTER_BURST = 3
 CHURN_PERIOD_DAYS = 30
+# A move of the following count counts as a wave when it reaches this many
+# accounts and this share of the count (day-to-day drift is a few follows).
+REVERSAL_FLOOR = 10.0
+# Scales (days) at which the fastest stretch of growth is set against its engagement.
+WINDOW_SCALES = (7, 30)
+REVERSAL_SHARE = 0.02
 
 
 def _nan_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -103,8 +109,8 @@ def _post_burst_drop(d: _Daily, top: np.ndarray, max_gain: np.ndarray) -> np.nda
     return _nan_where(ok, np.clip(drop, 0, 1))
 
 
-def _mismatch(cols: SnapshotColumns, d: _Daily, burst: np.ndarray) -> dict[str, np.ndarray]:
-    """Share of gains on burst days minus share of engagement of posts from those days."""
+def _engagement_by_day(cols: SnapshotColumns, d: _Daily) -> tuple[np.ndarray, np.ndarray]:
+    """(engagement drawn by the posts of each grid day, whether the posts cover that day)."""
     grid = d.grid
     posts = cols.segments("posts")
     post_day = np.floor(cols.post_created / SECONDS_PER_DAY).astype(np.int64)
@@ -115,6 +121,13 @@ def _mismatch(cols: SnapshotColumns, d: _Daily, burst: np.ndarray) -> dict[str, 
     engagement = np.bincount(grid_row, weights=cols.post_engagement[inside], minlength=len(grid))
     first_post = posts.min(post_day.astype(np.float64))
     covered = grid.day >= np.fmax(first_post, grid.first_day)[grid.account]  # NaN -> False
+    return engagement, covered
+
+
+def _mismatch(d: _Daily, burst: np.ndarray, engagement: np.ndarray,
+              covered: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of gains on burst days minus share of engagement of posts from those days."""
+    grid = d.grid
     window = burst.copy()
     if len(grid) > 1:
         window[:-1] |= burst[1:] & (grid.account[:-1] == grid.account[1:])
@@ -138,6 +151,52 @@ def _mismatch(cols: SnapshotColumns, d: _Daily, burst: np.ndarray) -> dict[str, 
     }
 
 
+def _window_mismatch(d: _Daily, engagement: np.ndarray, covered: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """The fastest stretch of growth against the engagement its days drew, at several scales.
+
+    For each scale W (``WINDOW_SCALES``) the W days with the most new
+    followers are found; their share of all new followers minus the share of
+    engagement drawn by posts of those days (and the day before) is the
+    mismatch.  Followers come through posts people see: growth its posts
+    earned moves both shares together, a lot delivered over a week or a
+    month moves only the first, however smoothly it was delivered.  The
+    largest mismatch over the scales is kept, on histories at least twice
+    the scale.
+    """
+    grid = d.grid
+    n = d.seg.n
+    gain = np.where(covered, d.gain, 0.0)
+    eng = np.where(covered, engagement, 0.0)
+    gain_sum = np.concatenate([[0.0], np.cumsum(gain)])
+    eng_sum = np.concatenate([[0.0], np.cumsum(eng)])
+    covered_gain = d.seg.sum(gain)
+    covered_eng = d.seg.sum(eng)
+    covered_days = d.seg.count(covered)
+    row = np.arange(len(grid))
+    first = grid.start[grid.account] if len(grid) else row
+    best = np.full(n, np.nan)
+    best_days = np.full(n, np.nan)
+    best_followers = np.full(n, np.nan)
+    best_engagement = np.full(n, np.nan)
+    for days in WINDOW_SCALES:
+        low = np.maximum(row - days + 1, first)
+        window_gain = gain_sum[row + 1] - gain_sum[low]
+        window_eng = eng_sum[row + 1] - eng_sum[np.maximum(low - 1, first)]
+        top = d.seg.sorted(window_gain).last_row()
+        ok = (top >= 0) & (covered_days >= 2 * days) & (covered_gain > 0) & (covered_eng > 0)
+        followers_share = _share(_at(window_gain, top), covered_gain)
+        engagement_share = _share(_at(window_eng, top), covered_eng)
+        mismatch = np.where(ok, followers_share - engagement_share, np.nan)
+        better = ok & ~(mismatch <= best)  # NaN best: any known value is better
+        best = np.where(better, mismatch, best)
+        best_days = np.where(better, days, best_days)
+        best_followers = np.where(better, followers_share, best_followers)
+        best_engagement = np.where(better, engagement_share, best_engagement)
+    return {"mismatch": best, "days": best_days, "followers_share": best_followers,
+            "engagement_share": best_engagement}
+
+
 def _following_churn(cols: SnapshotColumns, obs: Observations, n: int) -> dict[str, np.ndarray]:
     """Follow/unfollow cycling from the real observations of the following count."""
     following = cols.number("follower_history", "following")[obs.rows]
@@ -153,12 +212,40 @@ def _following_churn(cols: SnapshotColumns, obs: Observations, n: int) -> dict[s
     days = seg.max(day.astype(np.float64)) - seg.min(day.astype(np.float64))
     ok = (seg.count() >= MIN_OBSERVATIONS) & (days >= MIN_HISTORY_DAYS - 1)
     cycled = gross - net
-    churn = cycled / np.maximum(seg.mean(value), 1.0) * CHURN_PERIOD_DAYS / np.maximum(days, 1)
+    mean = seg.mean(value)
+    churn = cycled / np.maximum(mean, 1.0) * CHURN_PERIOD_DAYS / np.maximum(days, 1)
+    swings = _reversals(account, step, np.maximum(REVERSAL_FLOOR, REVERSAL_SHARE * mean), n)
     return {
         "churn": _nan_where(ok, churn),
         "churned": _nan_where(ok, cycled / 2),
         "days": _nan_where(ok, days),
+        "reversals": _nan_where(ok, swings * CHURN_PERIOD_DAYS / np.maximum(days, 1)),
+        "swings": _nan_where(ok, swings),
     }
+
+
+def _reversals(account: np.ndarray, step: np.ndarray, floor: np.ndarray, n: int) -> np.ndarray:
+    """Turns between rises and falls of the following count, counting only wave-sized legs.
+
+    Consecutive steps of one sign make a leg; legs smaller than the account's
+    ``floor`` are drift and are skipped, so a rise, a little wobble and a
+    further rise is one leg, not three.
+    """
+    moving = ~np.isnan(step) & (step != 0)
+    account, step = account[moving], step[moving]
+    if len(step) == 0:
+        return np.zeros(n)
+    sign = np.sign(step)
+    new_leg = np.ones(len(step), dtype=bool)
+    new_leg[1:] = (account[1:] != account[:-1]) | (sign[1:] != sign[:-1])
+    leg = np.cumsum(new_leg) - 1
+    size = np.bincount(leg, weights=np.abs(step))
+    leg_account = account[new_leg]
+    leg_sign = sign[new_leg]
+    wave = size >= floor[leg_account]
+    leg_account, leg_sign = leg_account[wave], leg_sign[wave]
+    turn = (leg_account[1:] == leg_account[:-1]) & (leg_sign[1:] != leg_sign[:-1])
+    return np.bincount(leg_account[1:][turn], minlength=n).astype(np.float64)
 
 
 def compute_growth(cols: SnapshotColumns) -> FamilyResult:
@@ -173,7 +260,11 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
     top, bottom = d.top_row(), d.bottom_row()
     max_gain = _at(d.delta, top)
     burst_z = _at(d.z, top)
-    loss_z = -_at(d.z, bottom)
+    # A purge removes followers: the worst day counts only where the count fell,
+    # measured from zero (not from the median gain, which would read a slow day of
+    # a fast-growing account as a loss) in units of the usual daily variation.
+    max_loss = np.clip(-_at(d.delta, bottom), 0, None)
+    loss_z = max_loss / d.scale
     burst = d.burst_days()
     burst_gain = d.seg.sum(np.where(burst, d.gain, 0.0))
     n_deltas = d.seg.count(~np.isnan(d.delta))
@@ -181,7 +272,9 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
     top_gain = d.seg.sum(np.where(take_top, d.gain, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         jump = d.seg.max(d.delta / np.maximum(d.before, JUMP_FLOOR))
-    mismatch = _mismatch(cols, d, burst)
+    engagement, covered = _engagement_by_day(cols, d)
+    mismatch = _mismatch(d, burst, engagement, covered)
+    stretch = _window_mismatch(d, engagement, covered)
     churn = _following_churn(cols, obs, n)
     features = {
         "growth_burst_score": _nan_where(ok, np.log1p(np.clip(burst_z, 0, None))),
@@ -189,9 +282,11 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_top_days_share": _nan_where(ok, _share(top_gain, d.total_gain)),
         "growth_max_jump": _nan_where(ok, np.log10(1 + np.clip(jump, 0, None))),
         "growth_engagement_mismatch": mismatch["mismatch"],
+        "growth_window_mismatch": stretch["mismatch"],
         "growth_post_burst_drop": _nan_where(ok, _post_burst_drop(d, top, max_gain)),
         "growth_drop_score": _nan_where(ok, np.log1p(np.clip(loss_z, 0, None))),
         "growth_following_churn": churn["churn"],
+        "growth_following_reversals": churn["reversals"],
     }
     context = {
         "growth_history_days": np.where(grid.n_observations > 0, grid.observed_span, np.nan),
@@ -207,9 +302,13 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_burst_engagement_share": mismatch["engagement_share"],
         "growth_covered_gain": mismatch["covered_gain"],
         "growth_covered_burst_days": mismatch["covered_bursts"],
-        "growth_max_loss": np.clip(-_at(d.delta, bottom), 0, None),
+        "growth_window_days": stretch["days"],
+        "growth_window_followers_share": stretch["followers_share"],
+        "growth_window_engagement_share": stretch["engagement_share"],
+        "growth_max_loss": max_loss,
         "growth_drop_z": loss_z,
         "growth_following_churned": churn["churned"],
         "growth_following_days": churn["days"],
+        "growth_following_swings": churn["swings"],
     }
     return FamilyResult(features, context, grid.n_observations.astype(np.float64))

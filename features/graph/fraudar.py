@@ -33,6 +33,7 @@ the rest again.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -276,7 +277,8 @@ def _judge(block: _Part, params: BlockParams) -> tuple[float, float, float] | No
         return None
     if prompt_share < params.min_prompt_share:  # NaN (no timing known) passes
         return None
-    return block.sym.sum() / 2.0 / size, edge_density, prompt_share
+    # fsum: exact, so the figure does not depend on the order the accounts came in.
+    return math.fsum(block.sym.data) / 2.0 / size, edge_density, prompt_share
 
 
 def _strong_pieces(block: _Part, params: BlockParams) -> list[np.ndarray]:

@@ -289,7 +289,7 @@ _WORD_MULT = np.uint64(0x9E3779B97F4A7C15)
 _BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads every input bit over the whole hash."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
@@ -327,7 +327,7 @@ def shared_codes(*columns: pa.Array | pa.ChunkedArray | StringBytes) -> list[np.
     encoded = pc.dictionary_encode(pa.chunked_array(parts, type=pa.string())).chunks
     idx = np.concatenate([_indices(chunk) for chunk in encoded]) if encoded else np.zeros(
         0, np.int64)
-    codes = _mix64(idx.astype(np.uint64) + np.uint64(1))
+    codes = mix64(idx.astype(np.uint64) + np.uint64(1))
     if (idx < 0).any():
         codes[idx < 0] = 0
     sizes = [len(c.valid) if isinstance(c, StringBytes) else len(c) for c in columns]
@@ -377,13 +377,13 @@ def _word_hash(sb: StringBytes) -> np.ndarray:
     lengths = sb.lengths
     h = lengths.astype(np.uint64) * _WORD_MULT
     if sb.n == 0 or int(lengths.max()) == 0:
-        return _mix64(h)
+        return mix64(h)
     length = int(lengths[0])
     if length >= 8 and int(lengths.min()) == int(lengths.max()):
         _hash_columns(sb.data, sb.n, length, h)
     else:
         _hash_rows(sb, h)
-    return _mix64(h)
+    return mix64(h)
 
 
 def _hash_columns(data: np.ndarray, n: int, length: int, h: np.ndarray) -> None:

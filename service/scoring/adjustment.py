@@ -18,13 +18,25 @@ adjusted score removes the part of each that TrueClout judges inauthentic::
   - ``graph_ring_block_share``: the share of the engagement it received that
     came from members of the dense amplification block the ring table puts
     it in (0 when the ring table puts it in no block, unknown without one);
-  - ``engagement_core_share``: the share of its sampled engagement made by
-    accounts that engaged with at least 80% of its posts (the same few
-    accounts on every post; unknown below 3 engaged posts).
+  - ``engagement_ring_like_share``: the share of its sampled engagement that
+    its own snapshot's ring evidence points at — made by the accounts that
+    engaged with at least 80% of its posts (the same few accounts on every
+    post; known from 3 engaged posts) or by the accounts it reposts (repost
+    for repost; known with ``reposts_made``), or arriving within 2 minutes of
+    publication (synchrony); each engagement counted once, unknown without
+    engagements.
 
-  Both are shares of the account's own engagement from actors that behave
-  like a ring; a genuine community can have a large core, which is why the
-  share is weighted by the ring probability.  Unknown counts as 0.
+  Both are shares of the account's own engagement that behaves like a ring's;
+  a genuine community can have a large core and a popular account many fast
+  engagements, which is why the share is weighted by the ring probability.
+  Unknown counts as 0.
+
+Every discount rests on a share measured from the data sent (or the ring
+table); none is invented.  A tactic the model finds likely whose share could
+not be measured is therefore not corrected for, and the assessment says so
+and why in ``confidence.notes`` (``corrections``): ``bought_followers`` and
+``growth_burst`` rest on ``a`` (the followers a burst brought are judged
+through the follower sample), ``engagement_ring`` on ``e``.
 
 The weights sum to 1, so an account whose audience and engagement are both
 entirely inauthentic scores 0.  The rule is monotone: more inauthentic
@@ -47,6 +59,12 @@ import numpy as np
 
 AUDIENCE_WEIGHT = 0.5
 ENGAGEMENT_WEIGHT = 0.5
+# Which share of the rule corrects for each tactic: "audience" (a) or "engagement" (e).
+TACTIC_SHARES: dict[str, str] = {
+    "bought_followers": "audience",
+    "growth_burst": "audience",
+    "engagement_ring": "engagement",
+}
 
 
 def _shares(x: np.ndarray | float | None) -> np.ndarray:
@@ -56,9 +74,10 @@ def _shares(x: np.ndarray | float | None) -> np.ndarray:
 
 
 def ring_engagement_share(block_share: np.ndarray | float | None,
-                          core_share: np.ndarray | float | None) -> np.ndarray:
-    """Share of engagement from suspected ring or pod actors: the larger of the two measures."""
-    return np.maximum(_shares(block_share), _shares(core_share))
+                          actor_share: np.ndarray | float | None) -> np.ndarray:
+    """Share of engagement from suspected ring or pod actors: the larger of the ring table's
+    block share and the snapshot's ring-like share."""
+    return np.maximum(_shares(block_share), _shares(actor_share))
 
 
 def inauthentic_engagement_shares(ring_probability: np.ndarray | float,
@@ -101,3 +120,17 @@ def adjusted_score(
     return float(adjusted_scores(np.array([raw_score]),
                                  inauthentic_audience=_shares(inauthentic_audience),
                                  inauthentic_engagement=_shares(inauthentic_engagement))[0])
+
+
+def discounted_parts(raw_score: float, adjusted: float,
+                     inauthentic_audience: float | None) -> tuple[bool, bool]:
+    """Whether the audience part and the engagement part each removed something.
+
+    For pages that say what a discount was for: the audience part is known from
+    ``a`` (the lower end of the fake-follower share); the engagement part is
+    whatever the adjusted score lost beyond it (past the 0.1 rounding).
+    """
+    audience_only = float(adjusted_scores(np.array([raw_score]),
+                                          inauthentic_audience=_shares(inauthentic_audience),
+                                          inauthentic_engagement=np.zeros(1))[0])
+    return audience_only < raw_score, adjusted < audience_only

@@ -8,15 +8,15 @@ up to the contract objects is arrays over the accounts (``judge``);
 
 What each field means and how it is derived is documented in docs/API.md
 ("The assessment"); the rules live in their own modules:
-``adjustment`` (adjusted score), ``confidence`` (data sufficiency),
-``reasons`` (ranked reasons).
+``adjustment`` (adjusted score), ``corrections`` (why a likely tactic was not
+corrected for), ``confidence`` (data sufficiency), ``reasons`` (ranked reasons).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -44,6 +44,7 @@ from trueclout.service.scoring.adjustment import (
     ring_engagement_share,
 )
 from trueclout.service.scoring.confidence import ConfidenceVerdicts, judge_confidence
+from trueclout.service.scoring.corrections import correction_notes
 from trueclout.service.scoring.reasons import (
     DEFAULT_POLICY,
     RankedReasons,
@@ -68,6 +69,8 @@ class Judgement:
     prediction: Prediction
     raw_score: np.ndarray  # NaN: none given
     adjusted_score: np.ndarray  # NaN: no raw score
+    inauthentic_audience: np.ndarray  # the shares the adjusted score removed (a, e)
+    inauthentic_engagement: np.ndarray
     level: np.ndarray  # after the insufficient-data cap
     flag: np.ndarray
     fake_share: np.ndarray  # NaN: no follower sample or no follower model
@@ -158,10 +161,19 @@ def judge(
     ring_share = ring_engagement_share(
         np.where(frame.column("graph_ring_block_size") > 0,
                  frame.column("graph_ring_block_share"), 0.0),
-        frame.column("engagement_core_share"))
-    engagement = inauthentic_engagement_shares(prediction.tactics["engagement_ring"], ring_share)
-    adjusted = adjusted_scores(raw, inauthentic_audience=np.where(thin, 0.0, low),
-                               inauthentic_engagement=np.where(thin, 0.0, engagement))
+        frame.context["engagement_ring_like_share"])
+    audience = np.where(thin, 0.0, np.nan_to_num(low))
+    engagement = np.where(thin, 0.0, inauthentic_engagement_shares(
+        prediction.tactics["engagement_ring"], ring_share))
+    adjusted = adjusted_scores(raw, inauthentic_audience=audience,
+                               inauthentic_engagement=engagement)
+    flag = level == "high"
+    uncorrected = correction_notes(
+        frame, prediction.tactics, inauthentic_audience=audience,
+        inauthentic_engagement=engagement, flag=flag, has_score=np.nan_to_num(raw) > 0,
+        insufficient=thin)
+    confidence = replace(confidence, notes=[notes + extra for notes, extra
+                                            in zip(confidence.notes, uncorrected, strict=True)])
     followers = _float_column(tables.profiles.column("followers_count"))
     contributions = (prediction.contributions if prediction.contributions is not None
                      else np.zeros_like(frame.values))
@@ -171,8 +183,10 @@ def judge(
         prediction=prediction,
         raw_score=raw,
         adjusted_score=adjusted,
+        inauthentic_audience=audience,
+        inauthentic_engagement=engagement,
         level=level,
-        flag=level == "high",
+        flag=flag,
         fake_share=share,
         fake_share_low=low,
         fake_share_high=high,

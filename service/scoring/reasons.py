@@ -11,8 +11,9 @@ one plain-language sentence and its contribution.  The rule:
 1. Contributions are the overall model's per-feature log-odds contributions
    (``Prediction.contributions``, TreeSHAP).  A feature whose value is
    unknown (NaN) contributes nothing: missing data is never a reason.  Nor
-   does a bounded feature at its cleanest value (a share of 0 where more is
-   riskier, 1 where less is): "0% of ..." explains nothing.
+   does a feature at its cleanest value (a share of 0 where more is riskier,
+   1 where less is; a non-negative score such as a loss or burst z of 0):
+   "0% of ..." or "lost 0 followers" explains nothing.
 2. Contributions are summed per reason code; a code is a candidate when its
    sum is at least ``min_contribution`` (log-odds; a smaller push is noise,
    not a reason).  Only signals that *raised* the risk are reasons.
@@ -60,6 +61,10 @@ if any(CODE_FAMILY[s.reason_code] != s.family for s in REGISTRY):
 PROFILE_CODES = np.array([CODE_FAMILY[c] == "profile" for c in CODES])
 # Units whose range is [0, 1]: their cleanest value is an end of that range.
 _BOUNDED_UNITS = frozenset({"share (0-1)", "index (0-1)", "1/0"})
+# Units that are never negative (scores clipped at 0, turnover rates): where
+# more is riskier, 0 means the signal saw nothing.
+_NON_NEGATIVE_UNITS = frozenset({"log(1 + robust z)", "log10(1 + relative gain)", "accounts",
+                                 "share of following per 30 days"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ def _clean_ends(names: tuple[str, ...]) -> np.ndarray:
         feature = spec(name)
         if feature.unit in _BOUNDED_UNITS:
             ends[i] = 0.0 if feature.risk_direction > 0 else 1.0
+        elif feature.unit in _NON_NEGATIVE_UNITS and feature.risk_direction > 0:
+            ends[i] = 0.0
     return ends
 
 

@@ -5,6 +5,12 @@ model's assessment in; the report out.  Every sentence in it is either fixed
 text that follows the wording rules (``trust.wording``) or a model reason
 passed through ``neutral_message``.  From the snapshot the report keeps only
 what the page needs (the account's identity and its follower-growth series).
+
+One story: the scores say what the adjustment discounted or, for a signal
+the verdict names, why the score could not be corrected for it (the
+assessment's correction notes, never "nothing was inauthentic" beside a
+negative verdict); the caveats say who could have caused the signals found,
+and only those.
 """
 
 from __future__ import annotations
@@ -17,16 +23,30 @@ from pydantic import BaseModel, ConfigDict
 from trueclout.assessment import Assessment, ConfidenceLevel, Family, ModelRef, RiskLevel
 from trueclout.contract import AccountSnapshot, Platform
 from trueclout.features.humanize import pct
+from trueclout.service.scoring.adjustment import discounted_parts
+from trueclout.service.scoring.corrections import is_correction_note
 from trueclout.service.trust.coverage import describe_coverage
 from trueclout.service.trust.format import human_count, human_date, plural
 from trueclout.service.trust.request import TrustCheckRequest
 from trueclout.service.trust.scores import compare_scores
-from trueclout.service.trust.verdict import VerdictLevel, decide_verdict, signals_for
-from trueclout.service.trust.wording import WHO_CAUSED_IT, neutral_message
+from trueclout.service.trust.verdict import (
+    Signal,
+    Verdict,
+    VerdictLevel,
+    decide_verdict,
+    signals_for,
+)
+from trueclout.service.trust.wording import (
+    WHO_CAUSED_IT,
+    WHO_CAUSED_SIGNALS,
+    WHO_COORDINATED,
+    neutral_message,
+)
 
 PAGE_PATH = "/trust/{report_id}"
 API_PATH = "/v1/trust-check/{report_id}"
 Source = Literal["snapshot", "stored_snapshot"]
+NEGATIVE_VERDICTS = frozenset({"questionable", "likely_manipulated"})
 
 
 class _Out(BaseModel):
@@ -58,6 +78,8 @@ class ScoresOut(_Out):
     adjusted_from: Literal["platform", "claimed"]
     scale_max: float = 100.0
     notes: list[str]
+    # Why signals found with the verdict could not be corrected for (the assessment's notes).
+    uncorrected: list[str] = []
 
 
 class SignalOut(_Out):
@@ -130,8 +152,15 @@ class TrustReport(_Out):
     source: Source
 
 
+# Who caused a signal, by the signals found (follower signals can be pushed onto an account;
+# a group can engage on someone's posts unasked); a negative verdict without signals gets
+# the plain sentence, other verdicts none.
+SIGNAL_CAVEATS: dict[str, str] = {
+    "inauthentic_followers": WHO_CAUSED_IT,
+    "follower_bursts": WHO_CAUSED_IT,
+    "coordinated_engagement": WHO_COORDINATED,
+}
 CAVEATS: tuple[str, ...] = (
-    WHO_CAUSED_IT,
     "Anything outside the data checked: other accounts of the same person, their work "
     "offline, or what happened after the data was read.",
     "Whether the score measures what matters to you: an influence score counts reach and "
@@ -139,6 +168,37 @@ CAVEATS: tuple[str, ...] = (
     "The check can be wrong. A verdict is a reason to look closer or to ask, not proof; "
     "it should never be the only basis for a decision about a person.",
 )
+
+
+def caveats_for(verdict: Verdict, signals: list[Signal]) -> list[str]:
+    """What the check cannot know: who caused the signals found, then what no check knows."""
+    who = list(dict.fromkeys(SIGNAL_CAVEATS[s.code] for s in signals))
+    if not who and verdict.level in NEGATIVE_VERDICTS:
+        who = [WHO_CAUSED_SIGNALS]
+    return [*who, *CAVEATS]
+
+
+def uncorrected_notes(assessment: Assessment, verdict: Verdict) -> list[str]:
+    """The assessment's notes on signals it could not correct for, with a negative verdict.
+
+    Other verdicts name no signals, so their notes would describe what the page
+    does not show; the API answer keeps them all.
+    """
+    if verdict.level not in NEGATIVE_VERDICTS:
+        return []
+    return [neutral_message(n, "profile") for n in assessment.confidence.notes
+            if is_correction_note(n)]
+
+
+def discount_parts(assessment: Assessment) -> tuple[bool, bool] | None:
+    """Whether the audience and the engagement part of the adjustment removed something."""
+    raw, adjusted = assessment.raw_score, assessment.adjusted_score
+    if raw is None or adjusted is None or adjusted >= raw:
+        return None
+    reach = assessment.authentic_reach
+    audience = (reach.fake_share_low if reach is not None
+                and assessment.confidence.level != "insufficient" else 0.0)
+    return discounted_parts(raw, adjusted, audience)
 
 
 def suspicious_days(assessment: Assessment) -> list[date]:
@@ -202,8 +262,11 @@ def compose_report(
     signals = signals_for(assessment, verdict)
     present = any(s.code == "inauthentic_followers" for s in signals)
     scores = compare_scores(claimed=request.claimed_score, platform=snapshot.raw_score,
-                            adjusted=assessment.adjusted_score)
-    coverage = describe_coverage(snapshot, assessment.confidence.notes)
+                            adjusted=assessment.adjusted_score,
+                            uncorrected=uncorrected_notes(assessment, verdict),
+                            parts=discount_parts(assessment))
+    data_notes = [n for n in assessment.confidence.notes if not is_correction_note(n)]
+    coverage = describe_coverage(snapshot, data_notes)
     return TrustReport(
         report_id=report_id,
         created_at=created_at,
@@ -217,7 +280,7 @@ def compose_report(
                            summary=verdict.summary, basis=verdict.basis),
         scores=ScoresOut(claimed=scores.claimed, platform=scores.platform,
                          adjusted=scores.adjusted, adjusted_from=scores.adjusted_from,
-                         notes=scores.notes),
+                         notes=scores.notes, uncorrected=scores.uncorrected),
         signals=[SignalOut(code=s.code, label=s.label, probability=s.probability)
                  for s in signals],
         risk=RiskOut(probability=assessment.risk.probability, level=assessment.risk.level),
@@ -230,10 +293,9 @@ def compose_report(
         growth=growth_series(snapshot, suspicious_days(assessment)),
         checked=coverage.checked,
         not_checked=coverage.not_checked,
-        caveats=list(CAVEATS),
+        caveats=caveats_for(verdict, signals),
         confidence=ConfidenceOut(level=assessment.confidence.level,
-                                 notes=[neutral_message(n, "profile")
-                                        for n in assessment.confidence.notes]),
+                                 notes=[neutral_message(n, "profile") for n in data_notes]),
         model=assessment.model,
         assessment_id=assessment.assessment_id,
         source=source,

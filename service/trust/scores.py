@@ -5,10 +5,18 @@ no score of its own, the claimed score is the one the adjustment starts from
 (``starting_score``); when it does, the adjustment starts from the platform's
 score and the report says whether the two agree (within
 ``AGREEMENT_POINTS``: platforms round scores for display).
+
+What the adjustment did is said in the same terms as the verdict: the part
+it discounted (audience, engagement or both), or, for signals it could not
+correct for, that the score could not be corrected and why (the
+assessment's correction notes, ``scoring.corrections``).  "Nothing was
+discounted: nothing was judged inauthentic" is said only when no such note
+applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trueclout.contract import AccountSnapshot
@@ -24,6 +32,20 @@ class ScoreComparison:
     adjusted: float | None
     adjusted_from: str  # "platform" or "claimed"
     notes: list[str]
+    uncorrected: list[str]  # why signals found could not be corrected for
+
+
+# What a discount removed, by which parts removed something (audience, engagement).
+DISCOUNTED_PARTS: dict[tuple[bool, bool], str] = {
+    (True, False): "the part of the audience judged inauthentic",
+    (False, True): "the part of the engagement judged inauthentic",
+}
+BOTH_PARTS = "audience and engagement judged inauthentic"
+NOT_CORRECTED = ("The score could not be corrected for the signals found, so the adjusted "
+                 "score is the score it starts from: the data did not show how much of it "
+                 "they inflated.")
+PARTLY_CORRECTED = ("It could not be corrected for every signal found, so it may still be "
+                    "inflated.")
 
 
 def starting_score(snapshot: AccountSnapshot, claimed: float) -> AccountSnapshot:
@@ -33,9 +55,15 @@ def starting_score(snapshot: AccountSnapshot, claimed: float) -> AccountSnapshot
     return snapshot.model_copy(update={"raw_score": claimed})
 
 
-def compare_scores(*, claimed: float, platform: float | None,
-                   adjusted: float | None) -> ScoreComparison:
-    """Plain sentences on how the claimed, platform and adjusted scores relate."""
+def compare_scores(*, claimed: float, platform: float | None, adjusted: float | None,
+                   uncorrected: Sequence[str] = (),
+                   parts: tuple[bool, bool] | None = None) -> ScoreComparison:
+    """Plain sentences on how the claimed, platform and adjusted scores relate.
+
+    ``uncorrected``: why signals shown with the verdict could not be corrected
+    for; ``parts``: whether the audience and the engagement part each removed
+    something (None: not known, both are named).
+    """
     notes: list[str] = []
     if platform is None:
         notes.append(f"The data carried no score of its own, so the score you were shown "
@@ -57,14 +85,18 @@ def compare_scores(*, claimed: float, platform: float | None,
                 "score starts from the platform's score.")
     if adjusted is None:
         notes.append("No adjusted score could be computed.")
+    elif start <= 0:
+        notes.append("The score is 0, so there was nothing to discount.")
     elif adjusted >= start:
-        notes.append("Nothing was discounted: no part of the audience or engagement was judged "
+        notes.append(NOT_CORRECTED if uncorrected else
+                     "Nothing was discounted: no part of the audience or engagement was judged "
                      "inauthentic beyond reasonable doubt.")
     else:
         removed = start - adjusted
         share = removed / start if start > 0 else 0.0
-        notes.append(f"{human_score(removed)} points ({share:.0%}) were discounted for audience "
-                     "and engagement judged inauthentic.")
+        what = DISCOUNTED_PARTS.get(parts, BOTH_PARTS) if parts else BOTH_PARTS
+        notes.append(f"{human_score(removed)} points ({share:.0%}) were discounted for {what}."
+                     + (f" {PARTLY_CORRECTED}" if uncorrected else ""))
     return ScoreComparison(claimed=claimed, platform=platform, adjusted=adjusted,
                            adjusted_from="claimed" if platform is None else "platform",
-                           notes=notes)
+                           notes=notes, uncorrected=list(uncorrected))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from trueclout.assessment import Assessment
+from trueclout.service.scoring.corrections import TACTIC_PROBABILITY
 
 VerdictLevel = Literal["consistent", "questionable", "likely_manipulated", "cannot_tell"]
 VERDICT_LEVELS: tuple[VerdictLevel, ...] = (
@@ -30,7 +31,8 @@ VERDICT_LEVELS: tuple[VerdictLevel, ...] = (
 
 THIN_CONFIDENCE = frozenset({"low", "insufficient"})
 MAX_CONSISTENT_DISCOUNT = 0.25
-SIGNAL_PROBABILITY = 0.5
+# The probability at which the assessment explains a tactic it could not correct for.
+SIGNAL_PROBABILITY = TACTIC_PROBABILITY
 
 HEADLINES: dict[VerdictLevel, str] = {
     "consistent": "Consistent with genuine influence",
@@ -52,7 +54,7 @@ SUMMARIES: dict[VerdictLevel, str] = {
     "likely_manipulated": (
         "Strong signals show that part of this account's audience or engagement is "
         "inauthentic, so the score probably overstates its real influence. Signals cannot show "
-        "who caused them: inauthentic followers can also be added by someone else."
+        "who caused them."
     ),
     "cannot_tell": (
         "There was too little data to judge this score either way. This says nothing bad about "

@@ -47,6 +47,12 @@ WHO_CAUSED_IT = (
     "Signals cannot show who caused them: inauthentic followers can be added to an "
     "account by someone else, for example to discredit it."
 )
+WHO_COORDINATED = (
+    "Signals cannot show who organised coordinated engagement: a group of accounts can engage "
+    "together on someone's posts without that person asking, and a group can include people "
+    "who never agreed to take part."
+)
+WHO_CAUSED_SIGNALS = "Signals cannot show who caused them, or why."
 
 
 def forbidden_terms(text: str) -> list[str]:

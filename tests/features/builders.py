@@ -9,7 +9,7 @@ run.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -209,3 +209,100 @@ def with_crude_fakes(doc: dict[str, Any], n: int = 200) -> dict:
 
 def tables_of(*docs: dict[str, Any]) -> SnapshotTables:
     return snapshots_to_tables(AccountSnapshot.model_validate(d) for d in docs)
+
+
+def with_churn(doc: dict[str, Any], *, wave_share: float = 0.15, period: int = 10,
+               hold: int = 5, follow_back: float = 0.1) -> dict:
+    """A churn tool: every ``period`` days follow ``wave_share`` of the following count over
+    two days, unfollow those who did not follow back ``hold`` days later; the follow-backs
+    it keeps pile up (following and followers creep up in steps)."""
+    out = copy.deepcopy(doc)
+    history = out["follower_history"]
+    wave = max(20, int(wave_share * history[0]["following"]))
+    kept = 0
+    for i, h in enumerate(history):
+        phase = i % period
+        held = wave * min(phase + 1, 2) / 2 if phase < hold else wave * follow_back
+        if phase == 0 and i > 0:
+            kept += int(wave * follow_back)
+        h["following"] += int(held) + kept
+        h["followers"] += kept + (int(wave * follow_back) if phase >= 2 else 0)
+    out["profile"]["following_count"] = history[-1]["following"]
+    out["profile"]["followers_count"] = history[-1]["followers"]
+    return out
+
+
+def with_following_event(doc: dict[str, Any], *, share: float = 0.6, days_ago: int = 50
+                         ) -> dict:
+    """The organic look-alike of churn: one follow spree over two days, never undone."""
+    out = copy.deepcopy(doc)
+    history = out["follower_history"]
+    batch = int(share * history[0]["following"])
+    day = (OBSERVED - days_ago * DAY).date().isoformat()
+    for h in history:
+        if h["date"] >= day:
+            h["following"] += batch
+    out["profile"]["following_count"] = history[-1]["following"]
+    return out
+
+
+def with_pod_rounds(doc: dict[str, Any], *, members: int = 15, round_s: float = 3 * 3_600,
+                    jitter: float = 0.3, seed: int = 0) -> dict:
+    """A slow pod: members engage every post in a round ``round_s`` seconds after it is
+    shared, within a log-sd ``jitter`` of each other, and the account reposts them back."""
+    rng = np.random.default_rng(seed)
+    out = copy.deepcopy(doc)
+    names = [f"pod{k}" for k in range(members)]
+    for p in out["posts"]:
+        created = _post_time(out, p["post_id"])
+        start = round_s * rng.lognormal(0, 0.5)
+        for m in names:
+            at = created + timedelta(seconds=float(start * rng.lognormal(0, jitter)))
+            out["engagements"].append({"actor_id": m, "post_id": p["post_id"],
+                                       "kind": "repost" if rng.random() < 0.4 else "like",
+                                       "at": iso(min(at, OBSERVED))})
+    out["reposts_made"] += [{"target_account_id": m, "at": iso(OBSERVED - DAY)} for m in names]
+    return out
+
+
+def with_drip(doc: dict[str, Any], *, bought: int = 6_000, days: int = 30, days_ago: int = 45
+              ) -> dict:
+    """Bought followers delivered evenly over ``days`` days: no burst, no new engagement."""
+    out = copy.deepcopy(doc)
+    history = out["follower_history"]
+    first = (OBSERVED - days_ago * DAY).date()
+    for h in history:
+        elapsed = (date.fromisoformat(h["date"]) - first).days + 1
+        h["followers"] += int(bought * min(max(elapsed, 0), days) / days)
+    out["profile"]["followers_count"] = history[-1]["followers"]
+    return out
+
+
+def with_takeoff(doc: dict[str, Any], *, gained: int = 6_000, days: int = 30, days_ago: int = 45,
+                 seed: int = 0) -> dict:
+    """The organic look-alike of a drip: a stretch of fast growth that the account's posts
+    earned: their engagement rises by the factor its growth rate rose (from people new to the
+    account)."""
+    rng = np.random.default_rng(seed)
+    history = doc["follower_history"]
+    usual = (history[-1]["followers"] - history[0]["followers"]) / max(len(history) - 1, 1)
+    boost = 1.0 + gained / max(usual * days, 1.0)
+    out = with_drip(doc, bought=gained, days=days, days_ago=days_ago)
+    start = OBSERVED - days_ago * DAY
+    if not any(start <= _post_time(out, p["post_id"]) <= start + days * DAY
+               for p in out["posts"]):  # growth comes through a post: the one that took off
+        typical = out["posts"][0]
+        out["posts"].append({**typical, "post_id": "takeoff",
+                             "created_at": iso(start + timedelta(hours=6))})
+    for p in out["posts"]:
+        created = _post_time(out, p["post_id"])
+        if not start <= created <= start + days * DAY:
+            continue
+        for key in ("likes_count", "reposts_count", "replies_count"):
+            p[key] = int(p[key] * boost)
+        for k in range(int(30 * (boost - 1))):
+            at = created + timedelta(seconds=float(rng.lognormal(np.log(3_600), 1.3)))
+            out["engagements"].append({"actor_id": f"new-{p['post_id']}-{k}",
+                                       "post_id": p["post_id"], "kind": "like",
+                                       "at": iso(min(at, OBSERVED))})
+    return out

@@ -21,7 +21,10 @@ from trueclout.cli import main
 from trueclout.features.graph.table import detect_rings, load_ring_table
 from trueclout.io import write_tables
 from trueclout.tables import tables_to_snapshots
+from trueclout.training.sim.params import TacticRanges, WorldParams
 from trueclout.training.sim.world import simulate_world
+
+PROMPT_PODS = (5.0, 1_200.0)
 
 GRAPH_CODES = {"GRAPH_RING_BLOCK", "GRAPH_LOCKSTEP", "GRAPH_MUTUAL_CORE"}
 NOT_LOOKED_UP = "were not looked up for this account"
@@ -29,9 +32,16 @@ NOT_LOOKED_UP = "were not looked up for this account"
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Two small worlds as table folders, and a ring member of the first (in a ring there)."""
+    """Two small worlds as table folders, and a ring member of the first (in a ring there).
+
+    Pods engage within 20 minutes here: the graph detectors look for prompt,
+    dense engagement, and pods that wait hours are beyond them (see
+    tests/training/evaluate/test_ring_injection.py).
+    """
     root = tmp_path_factory.mktemp("ring-worlds")
-    first, other = simulate_world(300, seed=11), simulate_world(60, seed=12)
+    prompt = WorldParams(tactics=TacticRanges(pod_delay_seconds=PROMPT_PODS))
+    first, other = (simulate_world(300, seed=11, params=prompt),
+                    simulate_world(60, seed=12, params=prompt))
     write_tables(first.tables, root / "first")
     write_tables(other.tables, root / "other")
     rings = detect_rings(first.tables)

@@ -364,12 +364,14 @@ def _print_promotion(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title="candidate vs active, same accounts")
-    for col in ("criterion", "active", "candidate", "change", ""):
+    for col in ("criterion", "active", "candidate", "change", "95% interval of change", ""):
         table.add_column(col, justify="left" if col == "criterion" else "right")
     for row in rows:
         pct = "false-positive" in row["criterion"]
+        interval = row.get("change_interval")
         table.add_row(row["criterion"], _fmt(row["active"], pct), _fmt(row["candidate"], pct),
                       "-" if row["change"] is None else f"{row['change']:+.4f}",
+                      "" if interval is None else f"{interval[0]:+.4f} to {interval[1]:+.4f}",
                       "worse" if row["worse"] else "")
     _console().print(table)
 

@@ -32,7 +32,7 @@ from trueclout.training.data.labelled import TrainingSet
 
 # Genuine accounts that look like cheats to a naive model: organic viral growth and
 # tight genuine communities.  Their false-positive rate is reported on its own line.
-HARD_NEGATIVE_KINDS: tuple[str, ...] = ("viral", "community")
+HARD_NEGATIVE_KINDS: tuple[str, ...] = ("viral", "community", "celebrity")
 FOLLOWER_BANDS: tuple[tuple[float, str], ...] = (
     (1e3, "<1k"), (1e4, "1k-10k"), (1e5, "10k-100k"), (1e6, "100k-1M"), (np.inf, "1M+"))
 CALIBRATION_BINS = 10
@@ -349,28 +349,77 @@ class PromotionCheck:
         return not self.worse
 
 
+# Resamples of the paired bootstrap that decides whether a drop is more than chance.
+PROMOTION_RESAMPLES = 200
+
+
+def _paired_drop_interval(y: np.ndarray, active: np.ndarray, candidate: np.ndarray,
+                          metric: Any, seed: int = 0) -> tuple[float, float] | None:
+    """95% interval of metric(candidate) - metric(active) over accounts resampled together.
+
+    Both models are scored on the same resampled accounts, so the interval
+    measures how much the difference itself moves with the accounts drawn.
+    None when too few resamples hold both classes.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    diffs = []
+    for _ in range(PROMOTION_RESAMPLES):
+        rows = rng.integers(0, n, n)
+        if y[rows].min() == y[rows].max():
+            continue
+        diffs.append(metric(y[rows], candidate[rows]) - metric(y[rows], active[rows]))
+    if len(diffs) < PROMOTION_RESAMPLES // 2:
+        return None
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def promotion_check(active: Evaluation, candidate: Evaluation,
                     tolerance: float = 0.005) -> PromotionCheck:
     """Refusal criteria: overall and per-tactic PR-AUC, overall ROC-AUC (higher is better),
-    and the high-level false-positive rate on hard negatives (lower is better)."""
+    and the high-level false-positive rate on hard negatives (lower is better).
+
+    A ranking metric counts as worse only when it dropped by more than
+    ``tolerance`` *and* a paired bootstrap over the accounts puts the whole 95%
+    interval of the change below zero: on a holdout of a few dozen accounts a
+    drop of a few hundredths is what another draw of accounts would give.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     a, c = active.summary, candidate.summary
-    criteria: list[tuple[str, float | None, float | None, int]] = [
-        ("overall PR-AUC", a["overall"]["pr_auc"], c["overall"]["pr_auc"], +1),
-        ("overall ROC-AUC", a["overall"]["roc_auc"], c["overall"]["roc_auc"], +1),
-        *((f"{t} PR-AUC", a["tactics"][t]["pr_auc"], c["tactics"][t]["pr_auc"], +1)
-          for t in TACTICS),
-    ]
+    metric_of = {"PR-AUC": average_precision_score, "ROC-AUC": roc_auc_score}
+    ranked = [("overall", "PR-AUC"), ("overall", "ROC-AUC"),
+              *((t, "PR-AUC") for t in TACTICS)]
+    rows, worse = [], []
+    for target, metric in ranked:
+        source = a["overall"] if target == "overall" else a["tactics"][target]
+        result = c["overall"] if target == "overall" else c["tactics"][target]
+        key = "pr_auc" if metric == "PR-AUC" else "roc_auc"
+        before, after = source[key], result[key]
+        delta = None if before is None or after is None else after - before
+        interval = None
+        is_worse = False
+        if delta is not None and delta < -tolerance:
+            y = np.asarray(active.labels[target])
+            interval = _paired_drop_interval(
+                y, np.asarray(active.probabilities[a["primary"]][target]),
+                np.asarray(candidate.probabilities[c["primary"]][target]), metric_of[metric])
+            is_worse = interval is None or interval[1] < 0
+        name = f"{target} {metric}"
+        rows.append({"criterion": name, "active": before, "candidate": after, "change": delta,
+                     "change_interval": interval, "worse": is_worse})
+        if is_worse:
+            worse.append(name)
     hard_a = {row["kind"]: row for row in a["hard_negatives"]}
     for row in c["hard_negatives"]:
         before = hard_a.get(row["kind"], {}).get("fpr_high")
-        criteria.append((f"false-positive rate at 'high' on {row['kind']} accounts", before,
-                         row.get("fpr_high"), -1))
-    rows, worse = [], []
-    for name, before, after, direction in criteria:
+        after = row.get("fpr_high")
         delta = None if before is None or after is None else after - before
-        is_worse = delta is not None and direction * delta < -tolerance
+        is_worse = delta is not None and delta > tolerance
+        name = f"false-positive rate at 'high' on {row['kind']} accounts"
         rows.append({"criterion": name, "active": before, "candidate": after, "change": delta,
-                     "worse": is_worse})
+                     "change_interval": None, "worse": is_worse})
         if is_worse:
             worse.append(name)
     levels_a = assign_levels(active.probabilities[a["primary"]][OVERALL],

@@ -32,6 +32,9 @@ from trueclout.progress import StageProgress
 NAME = "trueclout-default"
 TRAIN_SEED = 20260601
 HOLDOUT_SEED = 20260602
+# The world of held-out regimes (``sim.params.HELD_OUT_REGIMES``): tactics
+# played only in ways the training world never plays them.
+REGIMES_SEED = 20260603
 TRAIN_ACCOUNTS = 6_000
 HOLDOUT_ACCOUNTS = 4_000
 FOLLOWER_SEED = 0
@@ -88,6 +91,11 @@ def follower_report(data: Any, threads: int, progress: Any) -> tuple[dict[str, b
     return files, study
 
 
+def _regimes_text(regimes: dict[str, tuple[float, float]]) -> str:
+    """'pod_delay_seconds 3600-21600, ...': the held-out regions, for report settings."""
+    return ", ".join(f"{name} {low:g}-{high:g}" for name, (low, high) in regimes.items())
+
+
 def _reproducible(model: Any) -> Any:
     """Strip what differs between identical fits (random id, clock, thread count)."""
     from trueclout.models.artifact import sha256_bytes
@@ -128,22 +136,27 @@ def build(
     from trueclout.training.evaluate.metrics import evaluate_artifact
     from trueclout.training.evaluate.report import render_report
     from trueclout.training.fit.account import TrainingConfig, train_artifact
-    from trueclout.training.sim.world import write_world
+    from trueclout.training.sim.params import HELD_OUT_REGIMES, TacticRanges
+    from trueclout.training.sim.world import WorldParams, write_world
 
+    seen, unseen = TacticRanges().split(HELD_OUT_REGIMES)
     follower_data = follower_training_data(datasets or default_datasets_dir())
     timings: dict[str, float] = {}
     config = TrainingConfig(seed=0, threads=threads)
     thinning = {"train": Thinning(THIN_SHARE, seed=TRAIN_SEED),
                 "holdout": None,
                 "holdout_thinned": Thinning(THIN_SHARE, seed=HOLDOUT_SEED, hide_rings=0.0),
-                "holdout_no_rings": None}
+                "holdout_no_rings": None,
+                "regimes": None}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp, StageProgress(not quiet) as progress:
-        worlds = {"train": (Path(tmp) / "train", accounts, TRAIN_SEED),
-                  "holdout": (Path(tmp) / "holdout", holdout_accounts, HOLDOUT_SEED)}
+        worlds = {"train": (Path(tmp) / "train", accounts, TRAIN_SEED, seen),
+                  "holdout": (Path(tmp) / "holdout", holdout_accounts, HOLDOUT_SEED, seen),
+                  "regimes": (Path(tmp) / "regimes", holdout_accounts, REGIMES_SEED, unseen)}
         started = time.perf_counter()
-        for what, (folder, n, seed) in worlds.items():
+        for what, (folder, n, seed, tactics) in worlds.items():
             progress.start(f"simulating the {what} world ({n:,} accounts, seed {seed})", n)
-            write_world(folder, n, seed, on_chunk=progress.advance)
+            write_world(folder, n, seed, params=WorldParams(tactics=tactics),
+                        on_chunk=progress.advance)
         timings["simulate"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -157,9 +170,9 @@ def build(
         graphs = {}
         started = time.perf_counter()
         for what, thin in thinning.items():
-            folder, n, seed = worlds["train" if what == "train" else "holdout"]
+            folder, n, seed, _ = worlds[what if what in worlds else "holdout"]
             labelled = open_labelled(folder)
-            if what in ("train", "holdout"):  # the other holdouts reuse the holdout's rings
+            if what in worlds:  # the other holdouts reuse the holdout's rings
                 progress.start(f"finding rings in the {what} world", None)
                 graph = graphs[what] = ring_table(labelled)
             # As the service scores without a ring table: rings from each snapshot alone.
@@ -176,7 +189,9 @@ def build(
         trained = train_artifact(
             sets["train"], config, out, name=NAME, registry_version=REGISTRY_VERSION,
             follower_model=follower, progress=progress, created_at=None, overwrite=True,
-            extra_training={"world": {"seed": TRAIN_SEED, "accounts": accounts},
+            extra_training={"world": {"seed": TRAIN_SEED, "accounts": accounts,
+                                      "tactics": seen.model_dump(mode="json"),
+                                      "held_out_regimes": HELD_OUT_REGIMES},
                             "thinning": thinning["train"].to_json(),
                             "follower_model": follower_source(follower_data,
                                                               files_digest(follower_data))},
@@ -193,24 +208,28 @@ def build(
         artifact = load_artifact(out, trusted_dir=out)
         artifact.set_threads(threads)
         files: dict[str, bytes] = dict(follower_files)
+        shown: dict[str, Any] = {}
         evaluations: dict[str, Any] = {"follower_model_held_out": {
             "setting": follower_study["design"], "worst": follower_study["worst"],
             "report": f"{REPORT_DIR}/follower_model/held_out.json"}}
         for what, variant in (("holdout", ""),
                               ("holdout_thinned", f", {THIN_SHARE:.0%} of its snapshots thinned"),
                               ("holdout_no_rings", ", scored without a ring table (rings "
-                                                   "judged from each snapshot alone)")):
+                                                   "judged from each snapshot alone)"),
+                              ("regimes", ", its tactics played only in regimes held out "
+                                          f"of training ({_regimes_text(HELD_OUT_REGIMES)})")):
+            seed = worlds[what if what in worlds else "holdout"][2]
             evaluation = evaluate_artifact(
                 artifact, sets[what],
                 setting=(f"{what.replace('_', ', ', 1).replace('_', ' ')}: a fresh synthetic "
-                         f"world (seed {HOLDOUT_SEED}, {holdout_accounts:,} accounts) the "
+                         f"world (seed {seed}, {holdout_accounts:,} accounts) the "
                          f"model never saw{variant}"))
             rendered = render_report(evaluation)
             folder = f"{REPORT_DIR}/{what}"
             files[f"{folder}/report.json"] = rendered["report.json"]
-            if what == "holdout":  # one page of plots is enough to ship
+            if what in ("holdout", "regimes"):  # the thinned variants' plots add little
                 files[f"{folder}/report.html"] = rendered["report.html"]
-                holdout = evaluation
+                shown[what] = evaluation
             evaluations[what] = _card_summary(evaluation, f"{folder}/report.json")
         card = attach_reports(out, files, evaluations=evaluations)
         timings["holdout_evaluation"] = time.perf_counter() - started
@@ -218,7 +237,8 @@ def build(
 
     for line in held_out_lines(follower_study):
         report(f"follower model, {line.strip()}")
-    for line in summary_lines(card, holdout.summary, trained.card["training"]["data"], timings):
+    for line in summary_lines(card, shown["holdout"].summary, trained.card["training"]["data"],
+                              timings, regimes=shown["regimes"].summary):
         report(line)
     return card
 
@@ -248,7 +268,8 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
     """
     from trueclout.models.artifact import attach_reference, load_artifact
     from trueclout.training.data.labelled import data_digest, open_labelled, ring_table
-    from trueclout.training.sim.world import write_world
+    from trueclout.training.sim.params import TacticRanges
+    from trueclout.training.sim.world import WorldParams, write_world
 
     artifact = load_artifact(out, trusted_dir=out)
     world = artifact.card["training"].get("world", {"seed": TRAIN_SEED,
@@ -257,7 +278,9 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
         folder = Path(tmp) / "train"
         progress.start(f"simulating the training world ({world['accounts']:,} accounts, "
                        f"seed {world['seed']})", world["accounts"])
-        write_world(folder, world["accounts"], world["seed"], on_chunk=progress.advance)
+        tactics = TacticRanges.model_validate(world.get("tactics", {}))
+        write_world(folder, world["accounts"], world["seed"],
+                    params=WorldParams(tactics=tactics), on_chunk=progress.advance)
         labelled = open_labelled(folder)
         same = data_digest(labelled) == artifact.card["training"]["data"].get("digest")
         progress.start("finding rings", None)
@@ -302,19 +325,28 @@ def _card_summary(evaluation: Any, report: str) -> dict[str, Any]:
 
 
 def summary_lines(card: dict[str, Any], holdout: dict[str, Any], data: dict[str, Any],
-                  timings: dict[str, float]) -> list[str]:
-    """What `make model` prints: the model, its holdout figures and where the time went."""
+                  timings: dict[str, float], regimes: dict[str, Any] | None = None
+                  ) -> list[str]:
+    """What `make model` prints: the model, its holdout figures and where the time went.
+
+    The held-out regimes come first: they, not the in-distribution holdout,
+    say how the model meets a tactic played in a way it never saw.
+    """
     out: list[str] = []
     out.append(f"model {card['name']} {card['version']}: trained on {data['accounts']:,} "
                f"accounts (data sha256 {data['digest'][:16]}...)")
-    out.append(f"holdout ({holdout['data']['n_accounts']:,} accounts, unseen seed):")
-    for row in holdout["comparison"]:
-        out.append(f"  {row['target']:<17} {row['learner']:<20} ROC-AUC {row['roc_auc']:.5f}  "
-                   f"PR-AUC {row['pr_auc']:.5f}  Brier {row['brier']:.5f}")
-    for line in holdout["hard_negatives"]:
-        fpr = line["fpr_high"]
-        out.append(f"  false-positive rate at 'high' on genuine {line['kind']} accounts "
-                   f"(n={line['n']}): {'-' if fpr is None else f'{100 * fpr:.2f}%'}")
+    shown = [("held-out regimes", regimes)] if regimes is not None else []
+    for title, summary in [*shown, ("holdout", holdout)]:
+        out.append(f"{title} ({summary['data']['n_accounts']:,} accounts, unseen seed):")
+        for row in summary["comparison"]:
+            recall = row.get("recall_high")
+            out.append(f"  {row['target']:<17} {row['learner']:<20} ROC-AUC "
+                       f"{row['roc_auc']:.5f}  PR-AUC {row['pr_auc']:.5f}  recall at 'high' "
+                       f"{'-' if recall is None else f'{recall:.3f}'}")
+        for line in summary["hard_negatives"]:
+            fpr = line["fpr_high"]
+            out.append(f"  false-positive rate at 'high' on genuine {line['kind']} accounts "
+                       f"(n={line['n']}): {'-' if fpr is None else f'{100 * fpr:.2f}%'}")
     out.append("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
                + f" (total {sum(timings.values()):.0f})")
     return out

@@ -8,8 +8,9 @@ Two sources of engagement:
   per post are Poisson around followers x engagement rate; post totals keep
   the full count while the rows are a sample capped per post.  Delays are
   log-normal (fitted to real retweet timings), truncated at observation.
-- world accounts (``sim.pairs.Pairs``): ring members within seconds to
-  minutes of publication, in bursts; communities, fans and camouflage with
+- world accounts (``sim.pairs.Pairs``): ring members in rounds that start
+  seconds to hours after publication (``TacticRanges.pod_delay_seconds``),
+  members close to each other within a round; communities, fans and camouflage with
   human delays of hours.  The same keyed draw decides each (pair, post) from
   the author's side (an engagement row) and from the engager's side (a
   ``reposts_made`` row), so both tables agree.
@@ -47,7 +48,6 @@ AFTERGLOW_CROWD_SHARE = 0.4
 AUDIENCE_ROWS_LIMIT = 75_000
 SPIKE_ENGAGEMENT = 1.0  # engagements on a spike post per follower it brought
 COMMUNITY_DELAY = (9.0, 1.3)  # log-seconds: about two and a half hours, spread over a day
-RING_JITTER = 0.6
 EXTERNAL_REPOSTS_PER_POST = 0.4
 
 
@@ -193,7 +193,8 @@ def pair_edges(plan: Plan, pair_ids: np.ndarray, sched: PostSchedule) -> dict[st
     ring_of = np.maximum(plan.ring[target], 0)
     burst = plan.ring_speed[ring_of] * rnd.lognormal(post_key, "start", 1.0, 0.5) if len(
         plan.ring_speed) else np.zeros(len(target))
-    ring_delay = 2.0 + burst * rnd.lognormal(ek, "jitter", 1.0, RING_JITTER)
+    jitter = plan.ring_jitter[ring_of] if len(plan.ring_jitter) else np.zeros(len(target))
+    ring_delay = 2.0 + burst * rnd.lognormal(ek, "jitter", 1.0, jitter)
     community_delay = rnd.lognormal(ek, "community-delay", np.exp(COMMUNITY_DELAY[0]),
                                     COMMUNITY_DELAY[1])
     human_delay = rnd.lognormal(ek, "human-delay", np.exp(plan.delay_mu[target]),

@@ -27,6 +27,11 @@ UNFOLLOW_RATE = 3e-4  # share of real followers leaving per day
 WEEKEND_FACTOR = 0.85
 VIRAL_SHAPE = np.array([0.55, 0.25, 0.12, 0.08])  # share of a viral jump on days 0..3
 CHURN_FOLLOW_BACK_SHAPE = np.array([0.5, 0.3, 0.2])
+# Organic follow and unfollow sittings: chance per day and median size (log-sd 0.8).
+FOLLOW_SESSION_CHANCE = 1 / 14
+FOLLOW_SESSION_SIZE = 8.0
+UNFOLLOW_SESSION_CHANCE = 1 / 30
+UNFOLLOW_SESSION_SIZE = 6.0
 
 
 @dataclass(frozen=True)
@@ -128,15 +133,27 @@ def _churn(plan: Plan, idx: np.ndarray, ck: np.ndarray, d: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Following counts; for churners, waves of mass follows and the follow-backs they earn.
 
-    A churner follows ``size`` accounts, holds them ``hold`` days and unfollows
-    them, every ``period`` days.  A share follows back within three days; after
-    the unfollow some of those notice and unfollow back.
+    A churn tool follows a wave of ``size`` accounts at its daily limit, keeps
+    the share that followed back, and ``hold`` days after the wave began
+    unfollows the rest at the same pace, every ``period`` days (the kept
+    follow-backs accumulate).  Of those who followed back, some notice the
+    unfollow and leave.  Genuine accounts may have one follow spree or one
+    clean-up (``event_*``): a change in one direction, never a cycle.
     """
     n, H = ck.shape
     k = plan.key[idx]
     base = plan.following_start[idx][:, None]
-    drift = np.cumsum(rnd.poisson(ck, "follows", 0.3) - rnd.poisson(ck, "unfollows", 0.2), axis=1)
-    following = np.maximum(base + drift, 0)
+    # People follow a few accounts most days, and now and then a batch in one
+    # sitting (a thread of recommendations) or tidy up a handful: organic
+    # following wobbles both ways without cycling.
+    follows = rnd.poisson(ck, "follows", 0.3) + np.where(
+        rnd.chance(ck, "follow-session", FOLLOW_SESSION_CHANCE),
+        np.rint(rnd.lognormal(ck, "follow-session-size", FOLLOW_SESSION_SIZE, 0.8)), 0)
+    unfollows = rnd.poisson(ck, "unfollows", 0.2) + np.where(
+        rnd.chance(ck, "unfollow-session", UNFOLLOW_SESSION_CHANCE),
+        np.rint(rnd.lognormal(ck, "unfollow-session-size", UNFOLLOW_SESSION_SIZE, 0.8)), 0)
+    drift = np.cumsum(follows - unfollows, axis=1)
+    following = np.maximum(base + drift + _following_event(plan, idx, d), 0)
     fb_gain = np.zeros((n, H))
     fb_loss = np.zeros((n, H))
     churn = plan.churn[idx]
@@ -150,9 +167,16 @@ def _churn(plan: Plan, idx: np.ndarray, ck: np.ndarray, d: np.ndarray
     phase = since % period
     size = plan.churn_size[idx][rows, None] * rnd.lognormal(rnd.key(k[rows, None], wave),
                                                             "wave-size", 1.0, 0.2)
-    held = np.where(phase == 0, 0.7, 1.0) * (phase < hold)
-    following[rows] += np.rint(size * held)
-    back = size * plan.churn_followback[idx][rows, None]
+    ramp = np.maximum(1.0, np.ceil(plan.churn_size[idx][rows, None]
+                                   / np.maximum(plan.churn_limit[idx][rows, None], 1.0)))
+    ramp = np.minimum(ramp, np.maximum(1, np.minimum(hold, period - hold)))
+    kept = plan.churn_followback[idx][rows, None]
+    following_up = np.minimum(phase + 1, ramp) / ramp
+    unfollowed = np.clip((phase - hold + 1) / ramp, 0, 1)
+    held = np.where(phase < hold, following_up, 1.0 - (1.0 - kept) * unfollowed)
+    mean_size = plan.churn_size[idx][rows, None]
+    following[rows] += np.rint(size * held + wave * kept * mean_size)
+    back = size * kept
     shape = np.append(CHURN_FOLLOW_BACK_SHAPE, 0.0)
     gain_share = shape[np.minimum(phase, len(shape) - 1)]
     loss_share = shape[np.clip(phase - hold, 0, len(shape) - 1)] * (phase >= hold)
@@ -160,3 +184,11 @@ def _churn(plan: Plan, idx: np.ndarray, ck: np.ndarray, d: np.ndarray
     fb_loss[rows] = rnd.poisson(ck[rows], "unfollow-back",
                                 back * plan.churn_unfollowback[idx][rows, None] * loss_share)
     return following, fb_gain, fb_loss
+
+
+def _following_event(plan: Plan, idx: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The one-off change of a genuine account's following, spread over its days."""
+    day = plan.event_day[idx][:, None]
+    length = np.maximum(plan.event_len[idx][:, None], 1)
+    done = np.clip((d - day + 1) / length, 0, 1) * (day >= 0)
+    return np.rint(plan.event_size[idx][:, None] * done)

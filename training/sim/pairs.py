@@ -5,7 +5,8 @@ Four relations, all between accounts of the world and on one platform:
 - ``ring``: every ordered pair of members of a ring / pod (fast, in bursts);
 - ``community``: every ordered pair of members of a genuine community
   (human pace: the hard negative for ring detectors);
-- ``camouflage``: each ring member engages 3-8 popular genuine accounts;
+- ``camouflage``: each ring member engages a few popular genuine accounts
+  (``TacticRanges.pod_outsiders``);
 - ``fan``: 30% of established accounts engage 1-3 popular accounts.
 
 A relation is kept per (pair, post) with its ``rate``; ``sim.engagement``
@@ -19,14 +20,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from trueclout.training.sim import randomness as rnd
-from trueclout.training.sim.params import CELEBRITY, NEW_THIN, NO_MARKET, PLATFORMS, VIRAL
+from trueclout.training.sim.params import (
+    CELEBRITY,
+    NEW_THIN,
+    NO_MARKET,
+    PLATFORMS,
+    VIRAL,
+    TacticRanges,
+)
 
 # Pair classes of the world engagement graph.
 RING, COMMUNITY_TIE, CAMOUFLAGE, FAN = range(4)
 PAIR_CLASSES = ("ring", "community", "camouflage", "fan")
 # Probability that a member engages one post of the other (drawn per ring,
-# community or pair from these ranges).
-RING_RATE = (0.35, 0.95)
+# community or pair from these ranges; rings from ``TacticRanges.pod_participation``).
 COMMUNITY_RATE = (0.25, 0.6)
 CAMOUFLAGE_RATE = (0.1, 0.4)
 FAN_RATE = (0.03, 0.15)
@@ -60,11 +67,12 @@ class Pairs:
 
 def world_pairs(seed: int, k: np.ndarray, platform: np.ndarray, base: np.ndarray,
                 purchase: np.ndarray, ring: np.ndarray, community: np.ndarray,
-                churn: np.ndarray, followers: np.ndarray, n_posts: np.ndarray) -> Pairs:
+                churn: np.ndarray, followers: np.ndarray, n_posts: np.ndarray,
+                tactics: TacticRanges) -> Pairs:
     """Who engages whom among world accounts: rings, communities, camouflage and fans."""
     parts = [
         _group_pairs(ring, RING, rnd.between(rnd.key(seed, "ring-rate", np.arange(
-            max(int(ring.max()) + 1, 1))), "r", *RING_RATE)),
+            max(int(ring.max()) + 1, 1))), "r", *tactics.pod_participation)),
         _group_pairs(community, COMMUNITY_TIE, rnd.between(rnd.key(seed, "community-rate",
                      np.arange(max(int(community.max()) + 1, 1))), "r", *COMMUNITY_RATE)),
     ]
@@ -72,7 +80,9 @@ def world_pairs(seed: int, k: np.ndarray, platform: np.ndarray, base: np.ndarray
     big = (base == CELEBRITY) | (base == VIRAL) | (followers > POPULAR_FOLLOWERS)
     popular = genuine & big & (n_posts > 0)
     members = np.flatnonzero(ring >= 0)
-    parts.append(_pick_popular(k, members, 3 + rnd.integers(k[members], "camo-n", 6), popular,
+    low, high = tactics.pod_outsiders
+    outsiders = np.rint(rnd.between(k[members], "camo-n", low, high)).astype(np.int64)
+    parts.append(_pick_popular(k, members, outsiders, popular,
                                platform, CAMOUFLAGE, "camo", *CAMOUFLAGE_RATE))
     fans = np.flatnonzero((base != NEW_THIN) & rnd.chance(k, "fan", FAN_SHARE))
     parts.append(_pick_popular(k, fans, 1 + rnd.integers(k[fans], "fan-n", 3), popular,

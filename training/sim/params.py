@@ -19,7 +19,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from trueclout.files import utc_now
 
-GENERATOR_VERSION = "1.1"  # 1.1: follower profiles fitted to real data (sim-to-real)
+GENERATOR_VERSION = "1.2"  # 1.1: follower profiles fitted to real data (sim-to-real);
+# 1.2: every tactic played from wide ranges (TacticRanges), organic following events
 DEFAULT_OBSERVED_AT = datetime(2026, 6, 1, tzinfo=UTC)
 
 PLATFORMS: tuple[str, ...] = ("twitter", "instagram", "tiktok", "youtube")
@@ -293,6 +294,85 @@ def _aware_utc(value: datetime) -> datetime:
     return value
 
 
+def _ordered_range(value: tuple[float, float]) -> tuple[float, float]:
+    low, high = value
+    if not (0 <= low <= high):
+        raise ValueError(f"a range must be 0 <= low <= high, got {list(value)}")
+    return (float(low), float(high))
+
+
+Range = Annotated[tuple[float, float], AfterValidator(_ordered_range)]
+
+
+class TacticRanges(BaseModel):
+    """How widely each tactic is played: every account draws its own parameters from these.
+
+    A detector that learns one setting of a tactic learns the simulator, not
+    the tactic; so each cheater draws how it cheats from ranges as wide as the
+    tools and vendors sold for it (sources in data/README.md, "Tactics,
+    however they are played").  Ranges are drawn log-uniform where they span
+    orders of magnitude (wave sizes, delays, limits), uniform otherwise.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Follow/unfollow churn: a tool follows a wave of accounts (a share of the
+    # following count) at its daily follow limit, holds them, then unfollows
+    # those who did not follow back, wave after wave.
+    churn_wave_share: Range = (0.03, 2.0)
+    churn_period_days: Range = (3.0, 35.0)
+    churn_hold_share: Range = (0.2, 0.9)
+    churn_daily_limit: Range = (100.0, 1_000.0)
+    churn_followback: Range = (0.02, 0.3)
+    churn_unfollowback: Range = (0.1, 0.6)
+    # Pods: members engage a post after the pod's round starts (delay from
+    # publication, seconds) and each other (jitter: log-sd of member delays
+    # within a round), on a share of posts (participation), and engage a few
+    # genuine outsiders as camouflage.
+    pod_delay_seconds: Range = (5.0, 6 * 3_600.0)
+    pod_jitter: Range = (0.2, 1.0)
+    pod_participation: Range = (0.35, 0.95)
+    pod_outsiders: Range = (0.0, 12.0)
+    # Bought followers: days a lot is delivered over.
+    bulk_days: Range = (1.0, 4.0)
+    premium_days: Range = (2.0, 6.0)
+    drip_days: Range = (5.0, 90.0)
+    # Organic look-alike of churn: a genuine account follows a batch once (a
+    # conference, a new interest) or cleans up its following once.
+    following_event_chance: Annotated[float, Field(ge=0, le=1)] = 0.15
+    following_event_share: Range = (0.1, 0.8)
+
+    def split(self, held_out: dict[str, tuple[float, float]]) -> tuple[TacticRanges,
+                                                                         TacticRanges]:
+        """(training ranges, test ranges) for a leave-one-regime-out holdout.
+
+        Each held-out region is one end of its range: training keeps the rest,
+        the test world plays only the region.
+        """
+        train: dict[str, tuple[float, float]] = {}
+        test: dict[str, tuple[float, float]] = {}
+        for name, (low, high) in held_out.items():
+            full_low, full_high = getattr(self, name)
+            if low == full_low and full_low < high < full_high:
+                train[name] = (high, full_high)
+            elif high == full_high and full_low < low < full_high:
+                train[name] = (full_low, low)
+            else:
+                raise ValueError(f"{name}: a held-out region must be one end of "
+                                 f"{[full_low, full_high]}, got {[low, high]}")
+            test[name] = (low, high)
+        return self.model_copy(update=train), self.model_copy(update=test)
+
+
+# The regions ``make model`` holds out of training and tests on alone: slow
+# pods, low-amplitude churn and lots dripped over months.
+HELD_OUT_REGIMES: dict[str, tuple[float, float]] = {
+    "pod_delay_seconds": (3_600.0, 6 * 3_600.0),
+    "churn_wave_share": (0.03, 0.15),
+    "drip_days": (45.0, 90.0),
+}
+
+
 class WorldParams(BaseModel):
     """What a caller may change; everything else is a documented assumption."""
 
@@ -309,6 +389,7 @@ class WorldParams(BaseModel):
     platform_weights: Annotated[dict[str, float], AfterValidator(_platform_weights)] = Field(
         default_factory=lambda: dict(DEFAULT_PLATFORM_WEIGHTS)
     )
+    tactics: TacticRanges = Field(default_factory=TacticRanges)
 
     def kind_names(self) -> list[str]:
         """Kinds in the fixed order of ``KINDS`` (never dict insertion order of the caller)."""

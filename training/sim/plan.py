@@ -39,6 +39,7 @@ from trueclout.training.sim.params import (
     STEADY,
     VIRAL,
     YOUTUBE,
+    TacticRanges,
     WorldParams,
 )
 
@@ -113,6 +114,10 @@ class Plan:
     churn_phase: np.ndarray
     churn_followback: np.ndarray
     churn_unfollowback: np.ndarray
+    churn_limit: np.ndarray
+    event_day: np.ndarray
+    event_len: np.ndarray
+    event_size: np.ndarray
     n_posts: np.ndarray
     posts_from: np.ndarray
     posts_to: np.ndarray
@@ -122,6 +127,7 @@ class Plan:
     delay_mu: np.ndarray
     verified: np.ndarray
     ring_speed: np.ndarray
+    ring_jitter: np.ndarray
     pairs: Pairs
 
     @property
@@ -243,16 +249,13 @@ def make_plan(n_accounts: int, seed: int, params: WorldParams) -> Plan:
                                             rnd.log_between(k, "bump-boost", 3, 10)], 1.0)
 
     buy_day, buy_len, buy_size, purge_day, purge_share = _purchases(
-        k, purchase, followers, first_day, H)
+        k, purchase, followers, first_day, H, params.tactics)
     spam_share = np.where(base == CELEBRITY, rnd.between(k, "spam-share", 0.03, 0.12), 0.0)
 
-    churn_period = np.where(churn, 8 + rnd.integers(k, "churn-period", 9), 0).astype(np.int32)
-    churn_hold = np.where(churn, 3 + rnd.integers(k, "churn-hold", 5), 0).astype(np.int32)
-    churn_size = np.where(churn, rnd.log_between(k, "churn-size", 800, 4000), 0.0)
-    churn_phase = np.where(churn, rnd.integers(k, "churn-phase", np.maximum(churn_period, 1)),
-                           0).astype(np.int32)
-    churn_followback = np.where(churn, rnd.between(k, "churn-fb", 0.05, 0.15), 0.0)
-    churn_unfollowback = np.where(churn, rnd.between(k, "churn-ufb", 0.2, 0.5), 0.0)
+    tactics = params.tactics
+    (churn_period, churn_hold, churn_size, churn_phase, churn_followback, churn_unfollowback,
+     churn_limit) = _churn_waves(k, churn, following, tactics)
+    event_day, event_len, event_size = _following_events(k, base, churn, following, H, tactics)
 
     n_posts, posts_from, posts_to = _post_windows(k, base, created, obs, day0)
     eng_rate = (PLATFORM_ENGAGEMENT[platform] * ENGAGEMENT_FACTOR[base]
@@ -264,14 +267,15 @@ def make_plan(n_accounts: int, seed: int, params: WorldParams) -> Plan:
     delay_mu = rnd.normal(k, "delay-mu") * DELAY_LOG_SD_BETWEEN + DELAY_LOG_MEAN
     verified = (base == CELEBRITY) | ((followers > 5e4) & rnd.chance(k, "verified", 0.3))
 
-    ring_speed = rnd.log_between(ring_keys, "speed", 15, 1200)
+    ring_speed = rnd.log_between(ring_keys, "speed", *tactics.pod_delay_seconds)
+    ring_jitter = rnd.between(ring_keys, "jitter", *tactics.pod_jitter)
 
     account_id = txt.person_ids(rnd.bits(k, "id"), platform)
     if pc.count_distinct(account_id).as_py() != n:  # 64-bit ids: never by chance
         raise RuntimeError("account id collision; change the seed")
 
     pairs = world_pairs(seed, k, platform, base, purchase, ring, community, churn, followers,
-                   n_posts)
+                        n_posts, tactics)
     return Plan(
         seed=seed, params=params, observed_at=obs, day0=day0, key=k, account_id=account_id,
         platform=platform, base=base, purchase=purchase, ring=ring, community=community,
@@ -282,9 +286,11 @@ def make_plan(n_accounts: int, seed: int, params: WorldParams) -> Plan:
         spam_share=spam_share,
         churn_period=churn_period, churn_hold=churn_hold, churn_size=churn_size,
         churn_phase=churn_phase, churn_followback=churn_followback,
-        churn_unfollowback=churn_unfollowback, n_posts=n_posts, posts_from=posts_from,
+        churn_unfollowback=churn_unfollowback, churn_limit=churn_limit, event_day=event_day,
+        event_len=event_len, event_size=event_size, n_posts=n_posts, posts_from=posts_from,
         posts_to=posts_to, eng_rate=eng_rate, pool=np.rint(pool).astype(np.int64),
         pool_skew=pool_skew, delay_mu=delay_mu, verified=verified, ring_speed=ring_speed,
+        ring_jitter=ring_jitter,
         pairs=pairs,
     )
 
@@ -326,21 +332,67 @@ def _lots(purchase: np.ndarray, k: np.ndarray) -> np.ndarray:
     return lot
 
 
+def _churn_waves(k: np.ndarray, churn: np.ndarray, following: np.ndarray,
+                 tactics: TacticRanges) -> tuple[np.ndarray, ...]:
+    """Each churner's cycle: period, hold, wave size, phase, follow-back rates, daily limit.
+
+    A wave follows ``size`` accounts at the tool's daily limit, holds them
+    ``hold`` days from the wave's start and unfollows the rest at the same
+    pace; a wave must fit in its period, so a small limit caps its size.
+    """
+    period = np.rint(rnd.between(k, "churn-period", *tactics.churn_period_days))
+    period = np.maximum(period, 2)
+    hold = np.clip(np.rint(period * rnd.between(k, "churn-hold", *tactics.churn_hold_share)),
+                   1, period - 1)
+    limit = rnd.log_between(k, "churn-limit", *tactics.churn_daily_limit)
+    wanted = np.maximum(20.0, following * rnd.log_between(k, "churn-size",
+                                                          *tactics.churn_wave_share))
+    ramp_days = np.maximum(1, np.minimum(hold, period - hold))
+    size = np.minimum(wanted, limit * ramp_days)
+    phase = rnd.integers(k, "churn-phase", period.astype(np.int64))
+    return (np.where(churn, period, 0).astype(np.int32),
+            np.where(churn, hold, 0).astype(np.int32),
+            np.where(churn, np.rint(size), 0.0),
+            np.where(churn, phase, 0).astype(np.int32),
+            np.where(churn, rnd.between(k, "churn-fb", *tactics.churn_followback), 0.0),
+            np.where(churn, rnd.between(k, "churn-ufb", *tactics.churn_unfollowback), 0.0),
+            np.where(churn, limit, 0.0))
+
+
+def _following_events(k: np.ndarray, base: np.ndarray, churn: np.ndarray,
+                      following: np.ndarray, H: int, tactics: TacticRanges
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The organic look-alike of churn: one follow spree or one clean-up, never a cycle."""
+    can = np.isin(base, [STEADY, COMMUNITY, VIRAL]) & ~churn & (H > 10)
+    has = can & rnd.chance(k, "following-event", tactics.following_event_chance)
+    day = 3 + rnd.integers(k, "following-event-day", max(H - 6, 1))
+    length = 1 + rnd.integers(k, "following-event-len", 3)
+    share = rnd.between(k, "following-event-share", *tactics.following_event_share)
+    spree = rnd.chance(k, "following-event-spree", 0.5)
+    size = np.where(spree, np.maximum(20.0, following * share),
+                    -np.rint(following * np.minimum(share, 0.8)))
+    return (np.where(has, day, -1).astype(np.int32), np.where(has, length, 0).astype(np.int32),
+            np.where(has, np.rint(size), 0.0))
+
+
 def _purchases(k: np.ndarray, purchase: np.ndarray, followers: np.ndarray,
-               first_day: np.ndarray, H: int) -> tuple[np.ndarray, ...]:
+               first_day: np.ndarray, H: int, tactics: TacticRanges
+               ) -> tuple[np.ndarray, ...]:
     """When each purchase is delivered, how many fakes, and whether a purge follows."""
     bought = purchase != NO_MARKET
     drip = purchase == DRIP
     premium = purchase == PREMIUM
     lo = np.maximum(5, first_day + 2)
-    hi = np.maximum(lo, np.where(drip, H - 20, H - 15))
-    day = np.minimum(lo + rnd.integers(k, "buy-day", hi - lo + 1), H - 2)
-    length = np.select(
+    length = np.rint(np.select(
         [drip, premium],
-        [14 + rnd.integers(k, "drip-len", 29), 2 + rnd.integers(k, "premium-len", 3)],
-        1 + rnd.integers(k, "bulk-len", 2),
-    )
-    length = np.minimum(length, H - day)
+        [rnd.log_between(k, "drip-len", *tactics.drip_days),
+         rnd.between(k, "premium-len", *tactics.premium_days)],
+        rnd.between(k, "bulk-len", *tactics.bulk_days),
+    )).astype(np.int64)
+    # A long drip starts early enough to be mostly delivered by the observation.
+    hi = np.maximum(lo, np.where(drip, H - np.minimum(length, H - 20) // 2 - 10, H - 15))
+    day = np.minimum(lo + rnd.integers(k, "buy-day", hi - lo + 1), H - 2)
+    length = np.maximum(np.minimum(length, H - day), 1)
     scale = np.select([drip, premium], [rnd.log_between(k, "drip-size", 0.15, 1.5),
                                         rnd.log_between(k, "premium-size", 0.1, 0.8)],
                       rnd.log_between(k, "bulk-size", 0.15, 4.0))

@@ -55,6 +55,7 @@ from trueclout.training.sim.history import simulate_histories
 from trueclout.training.sim.params import (
     DEFAULT_OBSERVED_AT,
     GENERATOR_VERSION,
+    TacticRanges,
     WorldParams,
 )
 from trueclout.training.sim.plan import Plan, make_plan
@@ -117,6 +118,7 @@ class WorldOptions(TypedDict, total=False):
     max_engagements_per_post: int
     kind_weights: dict[str, float]
     platform_weights: dict[str, float]
+    tactics: TacticRanges
     params: WorldParams
     chunk_accounts: int
     on_chunk: Callable[[int], None]

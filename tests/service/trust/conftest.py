@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,25 @@ from trueclout.service.scoring.scorer import UnavailableScorer
 from trueclout.settings import Settings
 
 TRUST_TTL_DAYS = 7
+CHROMIUM = Path(os.environ.get("TRUECLOUT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (skips, saying how, when absent)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium not found at {CHROMIUM}: run "
+                    "scripts/ensure-test-services.sh (or set TRUECLOUT_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

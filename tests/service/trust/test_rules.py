@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,15 +20,28 @@ from trueclout.assessment import (
     Tactics,
 )
 from trueclout.contract import AccountSnapshot
+from trueclout.service.scoring.corrections import NO_TACTIC_NOTE
 from trueclout.service.trust.coverage import describe_coverage
 from trueclout.service.trust.report import suspicious_days
-from trueclout.service.trust.scores import compare_scores, starting_score
+from trueclout.service.trust.scores import (
+    NOT_CORRECTED,
+    PARTLY_CORRECTED,
+    compare_scores,
+    starting_score,
+)
 from trueclout.service.trust.verdict import (
     MAX_CONSISTENT_DISCOUNT,
     decide_verdict,
     signals_for,
 )
-from trueclout.service.trust.wording import FAMILY_FALLBACK, forbidden_terms, neutral_message
+from trueclout.service.trust.wording import (
+    FAMILY_FALLBACK,
+    WHO_CAUSED_IT,
+    WHO_CAUSED_SIGNALS,
+    WHO_COORDINATED,
+    forbidden_terms,
+    neutral_message,
+)
 
 LEVELS = ("low", "elevated", "high")
 CONFIDENCES = ("high", "medium", "low", "insufficient")
@@ -120,12 +134,16 @@ def test_machine_codes_are_not_words() -> None:
 
 def test_every_fixed_sentence_follows_the_wording_rules() -> None:
     from trueclout.service.trust import report as trust_report
+    from trueclout.service.trust import scores as trust_scores
     from trueclout.service.trust import verdict as trust_verdict
     from trueclout.service.trust import wording as trust_wording
 
     texts = [*trust_verdict.HEADLINES.values(), *trust_verdict.SUMMARIES.values(),
              *(label for _, label in trust_verdict.SIGNAL_LABELS.values()),
-             *trust_wording.FAMILY_FALLBACK.values(), *trust_report.CAVEATS]
+             *trust_wording.FAMILY_FALLBACK.values(), *trust_report.CAVEATS,
+             *trust_report.SIGNAL_CAVEATS.values(), trust_wording.WHO_CAUSED_SIGNALS,
+             trust_scores.NOT_CORRECTED, trust_scores.PARTLY_CORRECTED,
+             *trust_scores.DISCOUNTED_PARTS.values(), trust_scores.BOTH_PARTS, NO_TACTIC_NOTE]
     assert [t for t in texts if forbidden_terms(t)] == []
 
 
@@ -144,6 +162,19 @@ def test_score_notes_say_whether_the_scores_agree() -> None:
     assert "13 points lower" in lower.notes[0]
     assert "12 points (25%) were discounted" in lower.notes[1]
     assert compare_scores(claimed=35, platform=None, adjusted=30).adjusted_from == "claimed"
+
+
+def test_score_notes_say_why_a_signal_could_not_be_corrected() -> None:
+    why = [f"{NO_TACTIC_NOTE}"]
+    kept = compare_scores(claimed=35, platform=35, adjusted=35, uncorrected=why)
+    assert kept.notes[1] == NOT_CORRECTED and kept.uncorrected == why
+    assert not any("Nothing was discounted" in n for n in kept.notes)
+    partly = compare_scores(claimed=40, platform=40, adjusted=36, uncorrected=why,
+                            parts=(False, True))
+    assert partly.notes[1] == ("4 points (10%) were discounted for the part of the engagement "
+                               f"judged inauthentic. {PARTLY_CORRECTED}")
+    audience = compare_scores(claimed=40, platform=40, adjusted=36, parts=(True, False))
+    assert audience.notes[1].endswith("for the part of the audience judged inauthentic.")
 
 
 def test_suspicious_days_come_from_the_evidence_when_present() -> None:
@@ -206,3 +237,58 @@ def test_small_inauthentic_shares_are_written_as_the_reasons_write_them() -> Non
     assert report.authentic_audience is not None
     assert ("share of inauthentic followers is 0.4% (between <0.1% and 1%)"
             in report.authentic_audience.summary)
+
+
+def report_for(a: Assessment) -> Any:
+    from trueclout.service.trust.report import compose_report
+    from trueclout.service.trust.request import TrustCheckRequest
+
+    doc = snapshot_dict()
+    return compose_report(
+        report_id="r" * 43, created_at=a.scored_at, expires_at=a.scored_at,
+        request=TrustCheckRequest.model_validate(
+            {"claimed_score": 50, "platform": "twitter", "handle": "anna_k", "snapshot": doc}),
+        snapshot=AccountSnapshot.model_validate({**doc, "raw_score": a.raw_score}),
+        assessment=a, source="snapshot")
+
+
+RING_NOTE = ("The score was not corrected for coordinated engagement: no part of its "
+             "engagement could be tied to a ring or pod (its own reposts of others "
+             "(reposts_made) were not given).")
+
+
+def test_a_flagged_report_says_the_score_could_not_be_corrected_and_why() -> None:
+    a = assessment(level="high", probability=0.98, tactics={"engagement_ring": 0.96})
+    a = a.model_copy(update={"confidence": Confidence(level="medium", notes=[
+        "94 engagements sampled (100 or more give a firm view of engagement patterns).",
+        RING_NOTE])})
+    report = report_for(a)
+    assert report.verdict.level == "likely_manipulated"
+    assert report.scores.notes[1] == NOT_CORRECTED
+    assert report.scores.uncorrected == [RING_NOTE]
+    assert RING_NOTE not in report.not_checked and RING_NOTE not in report.confidence.notes
+    assert "94 engagements sampled" in " ".join(report.not_checked)
+
+
+def test_notes_on_uncorrected_tactics_stay_off_pages_that_name_no_signal() -> None:
+    a = assessment(level="low", confidence="low", tactics={"engagement_ring": 0.6})
+    report = report_for(a.model_copy(update={
+        "confidence": Confidence(level="low", notes=[RING_NOTE])}))
+    assert report.verdict.level == "cannot_tell"
+    assert report.scores.uncorrected == [] and RING_NOTE not in report.not_checked
+
+
+@pytest.mark.parametrize(("tactics", "level", "who"), [
+    ({"engagement_ring": 0.9}, "high", [WHO_COORDINATED]),
+    ({"bought_followers": 0.9, "growth_burst": 0.8}, "high", [WHO_CAUSED_IT]),
+    ({"growth_burst": 0.9, "engagement_ring": 0.6}, "elevated",
+     [WHO_CAUSED_IT, WHO_COORDINATED]),
+    ({}, "elevated", [WHO_CAUSED_SIGNALS]),
+    ({"bought_followers": 0.6}, "low", []),
+])
+def test_caveats_follow_the_signals_found(tactics: dict[str, float], level: str,
+                                          who: list[str]) -> None:
+    from trueclout.service.trust.report import CAVEATS
+
+    report = report_for(assessment(level=level, tactics=tactics))
+    assert report.caveats == [*who, *CAVEATS]

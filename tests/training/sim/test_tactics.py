@@ -1,0 +1,55 @@
+"""Tactic ranges: worlds play each tactic every way it is sold, and a regime can be held out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from trueclout.errors import UserError
+from trueclout.training.sim.params import HELD_OUT_REGIMES, TacticRanges, WorldParams
+from trueclout.training.sim.plan import make_plan
+from trueclout.training.sim.world import world_params
+
+
+def test_split_trains_on_the_rest_and_tests_on_the_region_alone() -> None:
+    full = TacticRanges()
+    train, test = full.split(HELD_OUT_REGIMES)
+    for name, (low, high) in HELD_OUT_REGIMES.items():
+        assert getattr(test, name) == (low, high)
+        t_low, t_high = getattr(train, name)
+        # The two touch at one edge and together make the full range.
+        assert (t_low, t_high) in ((high, getattr(full, name)[1]), (getattr(full, name)[0], low))
+    untouched = set(TacticRanges.model_fields) - set(HELD_OUT_REGIMES)
+    for name in untouched:
+        assert getattr(train, name) == getattr(full, name) == getattr(test, name)
+
+
+@pytest.mark.parametrize("region", [(0.5, 0.8), (0.0, 100.0), (0.01, 0.1)])
+def test_a_held_out_region_must_be_one_end_of_its_range(region) -> None:
+    with pytest.raises(ValueError, match="churn_wave_share"):
+        TacticRanges().split({"churn_wave_share": region})
+
+
+def test_ranges_are_validated_with_the_field_named() -> None:
+    with pytest.raises(ValidationError, match="drip_days"):
+        TacticRanges(drip_days=(30, 10))
+    with pytest.raises(UserError, match="tactics"):
+        world_params(None, tactics={"pod_delay_seconds": (-1, 10)})
+
+
+def test_the_world_plays_inside_its_ranges() -> None:
+    slow = TacticRanges(pod_delay_seconds=(3_600.0, 7_200.0), drip_days=(50.0, 60.0),
+                        churn_wave_share=(0.05, 0.1))
+    params = WorldParams(kind_weights={"ring_member": 1, "bought_drip": 1, "churn": 1},
+                         tactics=slow)
+    plan = make_plan(600, 3, params)
+    assert len(plan.ring_speed) > 0
+    assert plan.ring_speed.min() >= 3_600 and plan.ring_speed.max() <= 7_200
+    drip = plan.purchase >= 0
+    # Delivery is cut where it would run past the observation.
+    assert plan.buy_len[drip].max() <= 60 and np.median(plan.buy_len[drip]) >= 45
+    churn = plan.churn
+    wave = plan.churn_size[churn] / plan.following_start[churn]
+    big_enough = plan.following_start[churn] * 0.05 >= 20  # below, the 20-account floor
+    assert np.all(wave[big_enough] <= 0.1 + 1e-9)
