@@ -7,8 +7,9 @@ One dense (accounts x days) matrix per component, built with cumulative sums:
   unfollow-backs of follow/unfollow churn;
 - organic spam: bots that follow celebrities by themselves, in proportion to
   real gains (no bursts);
-- market fakes: purchases delivered over 1-2 days (bulk), 2-4 days (premium)
-  or 2-6 weeks (drip), then perhaps partly purged by the platform in one day.
+- market fakes: purchases delivered over days (bulk, premium) or weeks to
+  months (drip), as ``TacticRanges`` draws them, then perhaps partly purged
+  by the platform in one day.
 
 The per-day gains double as the weights from which the follower sample draws
 ``followed_at``, so the sample and the history tell the same story.

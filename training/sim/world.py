@@ -17,7 +17,8 @@ Keyword options (all optional): ``followers_sample`` (200), ``observed_at``
 engagement kept per post), ``max_engagements_per_post`` (120: audience rows
 kept per post before scaling), ``history_days`` (120), ``kind_weights`` and
 ``platform_weights`` (the mix of account kinds and platforms, see
-``sim.params``), or a whole ``params=WorldParams(...)``.
+``sim.params``), ``tactics`` (``TacticRanges``: the ranges each tactic is
+played from), or a whole ``params=WorldParams(...)``.
 
 The same (accounts, seed, options) give the same world, whatever the chunk
 size: every random draw is keyed by the identity of what it describes

@@ -53,3 +53,22 @@ def test_the_world_plays_inside_its_ranges() -> None:
     wave = plan.churn_size[churn] / plan.following_start[churn]
     big_enough = plan.following_start[churn] * 0.05 >= 20  # below, the 20-account floor
     assert np.all(wave[big_enough] <= 0.1 + 1e-9)
+
+
+def test_simulate_takes_regimes_and_ranges_and_names_bad_ones(tmp_path, capsys) -> None:
+    import json
+
+    from trueclout.cli import main
+
+    out = tmp_path / "w"
+    assert main(["simulate", "-n", "12", "-o", str(out), "--regimes", "held-out",
+                 "--tactic", "pod_jitter=0.3,0.4"]) == 0
+    tactics = json.loads((out / "manifest.json").read_text())["parameters"]["tactics"]
+    assert tactics["pod_delay_seconds"] == list(HELD_OUT_REGIMES["pod_delay_seconds"])
+    assert tactics["pod_jitter"] == [0.3, 0.4]
+    for args, says in ((["--tactic", "pod_delay=1,2"], "unknown range 'pod_delay'"),
+                       (["--tactic", "drip_days=30,10"], "tactics.drip_days"),
+                       (["--tactic", "drip_days=a"], "NAME=LOW,HIGH"),
+                       (["--regimes", "x"], "regimes: must be one of")):
+        assert main(["simulate", "-n", "5", "-o", str(tmp_path / "x"), *args]) == 2
+        assert says in capsys.readouterr().err
