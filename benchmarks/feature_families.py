@@ -23,10 +23,11 @@ import time
 
 import numpy as np
 
+from trueclout.training.evaluate.metrics import HARD_NEGATIVE_KINDS as HARD_NEGATIVES
+
 OWN_TACTIC = {"audience": "bought_followers", "growth": "growth_burst",
               "engagement": "engagement_ring"}
 TACTICS = ("bought_followers", "growth_burst", "engagement_ring")
-HARD_NEGATIVES = ("viral", "community", "celebrity")
 
 
 def family_scores(values: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:

@@ -155,21 +155,19 @@ def _window_counts(keys: np.ndarray, width: int, block: int = 4_096) -> np.ndarr
     return out
 
 
-def _round_spread(cols: SnapshotColumns, actors: ActorPosts, regular: np.ndarray,
-                  post_row: np.ndarray, delay: np.ndarray) -> dict[str, np.ndarray]:
+def _round_spread(cols: SnapshotColumns, actors: ActorPosts, actor_row: np.ndarray,
+                  regular: np.ndarray, post_row: np.ndarray, delay: np.ndarray
+                  ) -> dict[str, np.ndarray]:
     """Mean over posts of the robust spread of log10 delays among the regular actors.
 
-    ``post_row`` and ``delay`` are per engagement (-1 / NaN where the post is
+    ``actor_row``, ``post_row`` and ``delay`` are per engagement (-1 / NaN where
     unknown); ``regular`` marks the actors on many posts (``_overlap``).
     """
     n = cols.n
     nan = np.full(n, np.nan)
     if actors.n == 0 or not regular.any():
         return {"spread": nan, "posts": np.zeros(n), "actors": np.zeros(n)}
-    eng = cols.segments("engagements")
-    keys = actors.actor_key(eng.ids, cols.actor_and_target_codes[0])
-    at = np.minimum(np.searchsorted(actors.key, keys), actors.n - 1)
-    is_regular = (actors.key[at] == keys) & regular[at]
+    is_regular = (actor_row >= 0) & regular[actor_row]
     use = is_regular & (post_row >= 0) & ~np.isnan(delay)
     row = post_row[use]
     log_delay = np.log10(1.0 + delay[use])
@@ -218,8 +216,8 @@ def _reciprocity(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray
     }
 
 
-def _ring_like_share(cols: SnapshotColumns, eng: Segments, actors: ActorPosts,
-                     delay: np.ndarray, engagements: np.ndarray, over: dict[str, np.ndarray],
+def _ring_like_share(eng: Segments, actor_row: np.ndarray, delay: np.ndarray,
+                     engagements: np.ndarray, over: dict[str, np.ndarray],
                      recip: dict[str, np.ndarray]) -> np.ndarray:
     """Share of sampled engagement that the snapshot's own ring evidence points at.
 
@@ -228,16 +226,14 @@ def _ring_like_share(cols: SnapshotColumns, eng: Segments, actors: ActorPosts,
     engaged posts) or is an account the account reposts (repost for repost), or
     when it arrived within ``FAST_SECONDS`` of publication (synchrony).  A
     union, each engagement counted once, so a pod (the same accounts within
-    seconds on every post) added to any snapshot never lowers it.  ``delay``
-    is each engagement's delay in seconds (NaN: post unknown).  NaN without
-    engagements.
+    seconds on every post) added to any snapshot never lowers it.  ``actor_row``
+    and ``delay`` are each engagement's actor row (-1: none) and delay in
+    seconds (NaN: post unknown).  NaN without engagements.
     """
     ring_actor = over["core_actor"] | recip["reposted_actor"]
     fast = np.nan_to_num(delay, nan=np.inf) <= FAST_SECONDS
-    if actors.n and ring_actor.any():
-        keys = actors.actor_key(eng.ids, cols.actor_and_target_codes[0])
-        at = np.minimum(np.searchsorted(actors.key, keys), actors.n - 1)
-        fast |= (actors.key[at] == keys) & ring_actor[at]
+    if ring_actor.any():
+        fast |= (actor_row >= 0) & ring_actor[actor_row]
     return _ratio(eng.count(fast), engagements)
 
 
@@ -280,7 +276,9 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
     over = _overlap(cols, actors, n_actors, n_engagements)
     recip = _reciprocity(cols, actors, n_actors, n_engagements)
     rl = _repost_like(cols, eng, n_engagements)
-    rounds = _round_spread(cols, actors, over["regular_actor"], post_row, delay)
+    # Each engagement's actor, looked up once for every per-engagement signal below.
+    actor_row = actors.rows_of(eng.ids, cols.actor_and_target_codes[0])
+    rounds = _round_spread(cols, actors, actor_row, over["regular_actor"], post_row, delay)
     # Delays in whole seconds, of the engagements whose post is known.
     all_timed = bool(timed.all())
     seconds = np.clip(np.floor(delay if all_timed else delay[timed]), 0,
@@ -323,7 +321,7 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
         "engagement_likes": rl["likes"],
         "reposts_made_count": recip["made"],
         # What the adjusted score's ring discount rests on (service/scoring/adjustment.py).
-        "engagement_ring_like_share": _ring_like_share(cols, eng, actors, delay, n_engagements,
+        "engagement_ring_like_share": _ring_like_share(eng, actor_row, delay, n_engagements,
                                                        over, recip),
     }
     return FamilyResult(features, context, n_engagements)

@@ -40,6 +40,14 @@ class ActorPosts:
             code = self.numbering.codes_of(account, code)
         return _prefix(account, code, self.hash_bits)
 
+    def rows_of(self, account: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """Row of each (account, actor code) among the actors; -1 where it is not one."""
+        keys = self.actor_key(account, code)
+        if self.n == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.key, keys), self.n - 1)
+        return np.where(self.key[at] == keys, at, -1)
+
     @property
     def n(self) -> int:
         return len(self.account)
