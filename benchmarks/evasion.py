@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=4_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help="world seed (not 20260601 / 20260602: the model saw those)")
+                        help="world seed (not 20260601-20260603: used by the shipped build)")
     parser.add_argument("--model", type=Path, default=None,
                         help="an artifact folder to judge (default: the shipped model)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -414,5 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``main`` with bad input (a missing model, a size out of range) as one line, exit 2."""
+    from trueclout.errors import UserError
+
+    try:
+        return main(argv)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())
