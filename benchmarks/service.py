@@ -21,6 +21,15 @@ table.  ``--scorer double`` runs ``tests.service.doubles.DeterministicTestScorer
 (parsing, validation, auth, storage, logging, metrics); the ``inline`` row
 (writes on the event loop instead of the thread pool) always uses the double.
 
+PARSE FLOOR: in the same run, the median time orjson takes to parse the same
+bytes (``orjson.loads``, in this process); each row prints ``p50 / parse``,
+the issue's yardstick (the target is <= 8x).
+
+HEALTHZ: during every row a probe in this process asks ``GET /healthz`` every
+20 ms on its own connection while the load keeps the worker(s) scoring; the
+row prints its p50 and p99 (the target is < 5 ms: scoring must not block the
+event loop).
+
 The in-process breakdown splits one request's CPU time into its steps:
 validating the snapshot, tables, features, the model's prediction, its
 per-feature contributions (reasons), composing the assessment (confidence,
@@ -45,6 +54,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,6 +234,71 @@ print(json.dumps({"lat": lat, "bad": bad}))
             "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": lat[-1] * 1000}
 
 
+def parse_floor_ms(body: bytes, repeats: int = 300) -> float:
+    """Median wall milliseconds of ``orjson.loads(body)``: the cost of merely reading the input."""
+    import statistics
+
+    import orjson
+
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        orjson.loads(body)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+class HealthProbe:
+    """``GET /healthz`` every ``interval`` seconds on its own keep-alive connection, in a thread.
+
+    Measures whether a scoring worker still answers liveness promptly (the
+    event loop is not blocked by CPU work); latencies in milliseconds.
+    """
+
+    def __init__(self, base: str, interval: float = 0.02) -> None:
+        self.base, self.interval = base, interval
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import http.client
+        import urllib.parse
+
+        url = urllib.parse.urlsplit(self.base)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        while not self._stop.wait(self.interval):
+            started = time.perf_counter()
+            try:
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            if ok:
+                self.latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                self.failures += 1
+        conn.close()
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile latency (ms); NaN when no probe answered."""
+        lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
+
+
 def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
                          repeats: int = 200) -> dict[str, float]:
     """Median CPU microseconds of each step of one request, measured without HTTP.
@@ -244,6 +319,7 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     from trueclout.service.db.engine import Database
     from trueclout.service.scoring.assess import CONTRIBUTIONS, judge, to_assessments
     from trueclout.service.scoring.model_scorer import ModelScorer
+    from trueclout.service.scoring.reasons import DEFAULT_POLICY
     from trueclout.service.scoring.scorer import assessment_json
     from trueclout.settings import Settings
     from trueclout.tables import snapshots_to_tables
@@ -257,7 +333,7 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     steps: dict[str, list[float]] = {
         "validate snapshot (pydantic, JSON)": [], "snapshot -> tables": [],
         "features": [], "predict (4 boosters, calibration)": [],
-        f"contributions ({CONTRIBUTIONS}, overall booster)": [], "compose assessment": [],
+        f"contributions ({CONTRIBUTIONS}, if risk >= 0.5)": [], "compose assessment": [],
         "serialise assessment": [], "store (one transaction)": [],
         "whole scorer.assess (tables..compose)": []}
     clock = time.process_time
@@ -269,9 +345,11 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
         t2 = clock()
         frame = compute_features(tables, audience_scorer=model.follower_model)
         t3 = clock()
-        model.predict(frame, contributions="none")
+        predicted = model.predict(frame, contributions="none")
         t4 = clock()
-        overall.contributions(as_float32(frame.values), approx=CONTRIBUTIONS == "approx")
+        # As judge() does: contributions only where reasons are shown.
+        if predicted.risk[0] >= DEFAULT_POLICY.min_probability:
+            overall.contributions(as_float32(frame.values), approx=CONTRIBUTIONS == "approx")
         t5 = clock()
         judged = judge(tables, model, graph=None)
         assessment = to_assessments(judged, tables, model, scored_at=utc_now())[0]
@@ -337,9 +415,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load generator      {'wrk' if use_wrk else 'sequential Python client'}; "
               f"{args.duration:g} s per run; load average before: {os.getloadavg()[0]:.2f}")
         print()
+        floor = parse_floor_ms(body)
+        print(f"parse floor         orjson.loads of the same bytes: {floor:.3f} ms "
+              "(median of 300, this process)")
+        print()
         print(f"{'workers':>7} {'conns':>5} {'store':>6} {'requests':>8} {'req/s':>8} "
               f"{'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'non-2xx':>7} "
-              f"{'cpu ms/req':>10}")
+              f"{'cpu ms/req':>10} {'p50/parse':>9} {'hz p50':>7} {'hz p99':>7}")
         busiest = args.connections[-1]
         # (workers, app, runs as (connections, store label)); "inline" writes on the event
         # loop instead of the thread pool, to show what the thread pool buys.
@@ -359,20 +441,23 @@ def main(argv: list[str] | None = None) -> int:
                         run_wrk(url, connections=connections, duration=1, env=env,
                                 pinned=workers == 1, tmp=tmp)  # warm-up
                     cpu_before = process_tree_cpu_seconds(server.pid)
-                    if use_wrk:
-                        r = run_wrk(url, connections=connections, duration=args.duration,
-                                    env=env, pinned=workers == 1, tmp=tmp)
-                    else:
-                        connections = 1
-                        r = run_python_client(url, duration=args.duration, env=env,
-                                              pinned=workers == 1)
+                    with HealthProbe(base) as health:
+                        if use_wrk:
+                            r = run_wrk(url, connections=connections, duration=args.duration,
+                                        env=env, pinned=workers == 1, tmp=tmp)
+                        else:
+                            connections = 1
+                            r = run_python_client(url, duration=args.duration, env=env,
+                                                  pinned=workers == 1)
                     cpu_after = process_tree_cpu_seconds(server.pid)
                     cpu = ("-" if cpu_before is None or cpu_after is None else
                            f"{(cpu_after - cpu_before) / r['requests'] * 1000:.2f}")
                     print(f"{workers:>7} {connections:>5} {store:>6} "
                           f"{r['requests']:>8,} {r['requests'] / r['seconds']:>8,.0f} "
                           f"{r['p50']:>7.2f} {r['p90']:>7.2f} {r['p99']:>7.2f} "
-                          f"{r['max']:>7.1f} {r['non2xx']:>7} {cpu:>10}", flush=True)
+                          f"{r['max']:>7.1f} {r['non2xx']:>7} {cpu:>10} "
+                          f"{r['p50'] / floor:>8.1f}x {health.percentile(50):>7.2f} "
+                          f"{health.percentile(99):>7.2f}", flush=True)
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -148,8 +148,10 @@ def judge(
     accounts, or None (global ring features then unknown).
     """
     frame = compute_features(tables, audience_scorer=model.follower_model, graph=graph)
+    # Contributions only feed reasons, shown from ``min_probability``: a clean account
+    # (most of them) skips TreeSHAP, its rows NaN ("not computed").
     prediction = model.predict(frame, contributions=CONTRIBUTIONS if policy.max_reasons > 0
-                               else "none")
+                               else "none", explain_from=policy.min_probability)
     raw = _float_column(tables.profiles.column("raw_score"))
     confidence = judge_confidence(frame, has_raw_score=~np.isnan(raw))
     thin = confidence.insufficient

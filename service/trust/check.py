@@ -31,6 +31,7 @@ from trueclout.service.db.trust import (
     store_trust_report,
 )
 from trueclout.service.runtime.errors import ApiError
+from trueclout.service.scoring.offload import off_loop
 from trueclout.service.scoring.scorer import Scorer
 from trueclout.service.trust.format import human_date
 from trueclout.service.trust.report import Source, TrustReport, compose_report
@@ -94,7 +95,9 @@ async def run_trust_check(
     if problems:
         raise ApiError(422, "the snapshot is not of the account named in the request",
                        details=problems)
-    assessment = scorer.assess(starting_score(snapshot, request.claimed_score), scored_at=now)
+    # CPU work off the event loop (scoring.offload), so the worker keeps answering.
+    assessment = await off_loop(scorer.assess, starting_score(snapshot, request.claimed_score),
+                                scored_at=now)
     report = compose_report(
         report_id=new_report_id(), created_at=now,
         expires_at=now + timedelta(days=settings.trust_report_ttl_days),

@@ -1,15 +1,16 @@
 """Scoring: ``POST /v1/score`` (one snapshot) and ``POST /v1/score/batch`` (many, one result each).
 
-Both read the body raw and validate it with pydantic's JSON parser, score on
-the event loop (the model is CPU-bound and fast) and write to the database in
-a worker thread, in one transaction per request.  With ``store`` (the
+Both read the body raw, validate it with pydantic's JSON parser and score it
+in a scoring thread (``scoring.offload``: CPU work never blocks the event
+loop, so ``/healthz`` and other requests answer while a snapshot is scored),
+and write to the database in a worker thread, in one transaction per request.  With ``store`` (the
 default), a result is returned only once it is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
-from trueclout.contract import AccountSnapshot, describe_errors, field_names
+from trueclout.contract import AccountSnapshot, describe_errors, field_names, validate_json
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -27,6 +28,7 @@ from trueclout.service.api.deps import (
     ScorerDep,
     SettingsDep,
     parse_body,
+    require_json,
 )
 from trueclout.service.api.idempotency import (
     Idempotency,
@@ -41,8 +43,9 @@ from trueclout.service.db.idempotency import RecordedAnswer
 from trueclout.service.db.keys import KeyInfo
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.runtime import metrics
-from trueclout.service.runtime.errors import ApiError, request_id_of
-from trueclout.service.scoring.scorer import assessment_json
+from trueclout.service.runtime.errors import ApiError, invalid_snapshot, request_id_of
+from trueclout.service.scoring.offload import off_loop
+from trueclout.service.scoring.scorer import Scorer, assessment_json
 from trueclout.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
@@ -50,6 +53,26 @@ router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
 StoreParam = Annotated[bool, Query(
     description="Store the assessment for history and audit (default). "
                 "`store=false` is a dry run: scored, returned, not kept.")]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def parse_body_off_loop(request: Request, model: type[M], what: str = "snapshot") -> M:
+    """``deps.parse_body`` for large bodies: the same checks and errors, validated in a
+    scoring thread (a 150 KB snapshot takes milliseconds to validate)."""
+    require_json(request)
+    raw = await request.body()
+    try:
+        return await off_loop(validate_json, model, raw)
+    except ValidationError as exc:
+        raise invalid_snapshot(exc, what=what) from None
+
+
+def _assess_json(scorer: Scorer, snapshot: AccountSnapshot) -> tuple[Assessment, str]:
+    """One assessment and its serialisation (both CPU work, done in one scoring thread)."""
+    assessment = scorer.assess(snapshot, scored_at=utc_now())
+    return assessment, assessment_json(assessment)
 
 
 def _json(body: bytes | str) -> Response:
@@ -105,12 +128,11 @@ async def score(
 
     With `Idempotency-Key`, a retry within 24 hours returns this answer and stores nothing.
     """
-    snapshot = await parse_body(request, AccountSnapshot)
+    snapshot = await parse_body_off_loop(request, AccountSnapshot)
     idempotency = await idempotency_of(request, key, idempotency_key, "score", store=store)
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed
-    assessment = scorer.assess(snapshot, scored_at=utc_now())
-    body = assessment_json(assessment)
+    assessment, body = await off_loop(_assess_json, scorer, snapshot)
     try:
         await _keep(database, settings, key, [(assessment, body)], [await request.body()],
                     store=store, also=_recorder(idempotency, body.encode(), [assessment]))
@@ -144,6 +166,22 @@ def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
             "request_id": request_id, "details": details}
 
 
+def _score_items(scorer: Scorer, items: list[Any], request_id: str | None) -> tuple[
+        list[dict[str, Any] | None], list[tuple[int, AccountSnapshot]], list[Assessment],
+        list[str]]:
+    """Each item validated, the valid ones scored and serialised (in a scoring thread):
+    per-item errors in place, the valid items with their positions, assessments, bodies."""
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    valid: list[tuple[int, AccountSnapshot]] = []
+    for i, item in enumerate(items):
+        try:
+            valid.append((i, AccountSnapshot.model_validate(item)))
+        except ValidationError as exc:
+            results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
+    assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
+    return results, valid, assessments, [assessment_json(a) for a in assessments]
+
+
 @router.post(
     "/score/batch",
     response_model=BatchResponse,
@@ -167,15 +205,8 @@ async def score_batch(
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed
     request_id = request_id_of(request.scope)
-    results: list[dict[str, Any] | None] = [None] * len(items)
-    valid: list[tuple[int, AccountSnapshot]] = []
-    for i, item in enumerate(items):
-        try:
-            valid.append((i, AccountSnapshot.model_validate(item)))
-        except ValidationError as exc:
-            results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
-    assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
-    bodies = [assessment_json(a) for a in assessments]
+    results, valid, assessments, bodies = await off_loop(
+        _score_items, scorer, items, request_id)
     for (i, _), body in zip(valid, bodies, strict=True):
         results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}
     answer = orjson.dumps({"results": results, "scored": len(assessments),

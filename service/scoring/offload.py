@@ -1,0 +1,52 @@
+"""CPU-bound scoring off the event loop, in a thread pool bounded by the worker's cores.
+
+Validating a snapshot, computing its features and predicting are CPU work of
+tens of milliseconds; run on the event loop they stall ``/healthz`` and every
+other request of the worker.  ``off_loop`` runs them in anyio's worker
+threads instead, at most ``scoring_threads()`` at a time per event loop: more
+threads than cores only add GIL contention, and XGBoost predicts on one thread
+per call (``model_scorer.PREDICT_THREADS``) so threads do not oversubscribe
+the cores.  numpy and XGBoost release the GIL in their kernels, so the loop
+keeps answering while a request is scored.  Storage stays async
+(``Database.run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import ParamSpec, TypeVar
+
+import anyio
+from anyio import to_thread
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary())
+
+
+def scoring_threads() -> int:
+    """Threads that may score at once in this process: the cores it may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def scoring_limiter() -> anyio.CapacityLimiter:
+    """The running event loop's one limiter (one per loop: a limiter belongs to its loop)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(scoring_threads())
+    return limiter
+
+
+async def off_loop(work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work(*args, **kwargs)`` in a scoring thread; its result or its exception, as is."""
+    return await to_thread.run_sync(partial(work, *args, **kwargs), limiter=scoring_limiter())
