@@ -335,6 +335,16 @@ _ENGAGEMENT: list[FeatureSpec] = [
        "typical post their delays differ by a factor of only "
        "{engagement_core_round_factor:times} from one another, over "
        "{engagement_round_posts:count} posts."),
+    _f("engagement_core_round_share", "engagement", _SHARE,
+       "Share of the variation in the regular engagers' log10 delays that lies between "
+       "posts rather than within a post (intraclass correlation over posts with "
+       f"{E.MIN_ROUND_ENGAGEMENTS}+ of them; needs {E.MIN_ROUND_POSTS}+ such posts), less "
+       "the same share among its other engagers. Pod members are called to each post "
+       "together, so when one is late all are; fans each come on their own time.",
+       1, "RING_SYNCHRONY",
+       "Its {engagement_regular_actors:count} most regular engagers arrive as one group: "
+       "when they are late on a post they are all late, which explains "
+       "{engagement_core_round_share:pct} of how their timing varies."),
     _f("engagement_reciprocity", "engagement", _SHARE,
        "Share of sampled engagement made by accounts that the account itself reposted "
        "(needs reposts_made).",
@@ -428,15 +438,16 @@ _GRAPH: list[FeatureSpec] = [
        "{graph_ring_block_size:count} accounts that amplify each other."),
     _f("graph_lockstep_group_size", "engagement", "accounts",
        "Members of the lockstep group the account belongs to: accounts that engage the same "
-       "posts within the same short window (CopyCatch-like); 0 when none.",
+       "posts together, in the same minutes or the same late round (CopyCatch-like); 0 when "
+       "none.",
        1, "GRAPH_LOCKSTEP",
        "The account moves in lockstep with a group of {graph_lockstep_group_size:count} "
-       "accounts that engage the same posts within minutes of each other."),
+       "accounts that engage the same posts together, post after post."),
     _f("graph_lockstep_score", "engagement", _SHARE,
-       "Share of the posts the account engaged with that it hit within the window of a fellow "
-       "lockstep-group member.",
+       "Share of the posts the account engaged with that it hit together with a fellow "
+       "lockstep-group member (within minutes, or within the same late round).",
        1, "GRAPH_LOCKSTEP",
-       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so within minutes of "
+       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so together with "
        "another member of a lockstep group of {graph_lockstep_group_size:count} accounts."),
     _f("graph_mutual_core_size", "engagement", "accounts",
        "Size of the mutual-repost core (k-core of reciprocated reposts) the account belongs "
