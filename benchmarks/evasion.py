@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     # Load (and check) the model first: a model the running pipeline cannot feed stops here.
-    artifact = load_artifact(model_dir, trusted_dir=model_dir, nthread=args.threads)
+    artifact = load_artifact(model_dir, nthread=args.threads)
     with StageProgress(not args.quiet, rate_unit=None) as progress:
         t0 = time.perf_counter()
         progress.start(f"simulating {args.accounts:,} accounts (seed {args.seed})", args.accounts)

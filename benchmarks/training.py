@@ -148,7 +148,7 @@ def main() -> None:
         print(f"  total                 {rings_s + features_s + fit_s:8.1f} s")
         print(f"  peak memory           {peak_rss_mib():8.0f} MiB")
 
-        artifact = load_artifact(model_dir, trusted_dir=Path(tmp))
+        artifact = load_artifact(model_dir)
         artifact.set_threads(1)
         one = Rows(train_set.x[:1].astype(np.float64), train_set.feature_names)
         batch = Rows(train_set.x[:1000].astype(np.float64), train_set.feature_names)

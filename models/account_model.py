@@ -263,15 +263,104 @@ class LinearScorer:
         )
 
 
+# Child index of a leaf in scikit-learn's tree arrays.
+_LEAF = -1
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
 @dataclass
 class ForestScorer:
-    """A scikit-learn random forest's vote share (report-only baseline; pickled)."""
+    """A random forest's mean positive-class share, from its trees as plain arrays.
 
-    forest: Any
+    The forest is grown by scikit-learn (``from_sklearn``) and kept as the
+    arrays of its trees, all trees concatenated: node ``i`` sends a row to
+    ``left[i]`` when its ``feature[i]`` is ``<= threshold[i]`` (NaN goes left
+    where ``missing_left[i]``), and a leaf (``left == -1``) holds the share of
+    the positive class it saw.  Walking these arrays gives scikit-learn's own
+    ``predict_proba``, and they are stored as JSON, so loading a forest never
+    unpickles anything.
+    """
+
+    roots: np.ndarray  # index of each tree's root node
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    positive_share: np.ndarray
+
+    @classmethod
+    def from_sklearn(cls, forest: Any) -> ForestScorer:
+        """The arrays of a fitted ``RandomForestClassifier`` (labels 0/1)."""
+        roots, parts = [], []
+        offset = 0
+        positive = list(forest.classes_).index(1) if 1 in forest.classes_ else None
+        for estimator in forest.estimators_:
+            tree = estimator.tree_
+            leaf = tree.children_left == _LEAF
+            left = np.where(leaf, _LEAF, tree.children_left + offset)
+            right = np.where(leaf, _LEAF, tree.children_right + offset)
+            counts = tree.value[:, 0, :]
+            share = (counts[:, positive] / counts.sum(axis=1) if positive is not None
+                     else np.zeros(tree.node_count))
+            # A "missing or not" split has threshold +inf; the largest float routes every
+            # finite value the same way and, unlike inf, is valid JSON.
+            threshold = np.clip(tree.threshold, -_FLOAT_MAX, _FLOAT_MAX)
+            parts.append((left, right, tree.feature, threshold,
+                          tree.missing_go_to_left.astype(bool), share))
+            roots.append(offset)
+            offset += tree.node_count
+        columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+        return cls(np.asarray(roots, dtype=np.int64), *(
+            np.asarray(c, dtype=d) for c, d in zip(
+                columns, (np.int64, np.int64, np.int64, np.float64, bool, np.float64),
+                strict=True)))
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        # scikit-learn forests take NaN natively since 1.4.
-        return self.forest.predict_proba(np.asarray(x, dtype=np.float32))[:, 1]
+        # Rows are compared as float32, as scikit-learn does, against float64 thresholds.
+        x = np.asarray(x, dtype=np.float32)
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        inner = self.left[node] != _LEAF
+        for _ in range(len(self.left)):  # no path is longer than the node count
+            if not inner.any():
+                break
+            r, t = np.nonzero(inner)
+            at = node[r, t]
+            value = x[rows[r, 0], self.feature[at]]
+            go_left = np.where(np.isnan(value), self.missing_left[at], value <= self.threshold[at])
+            node[r, t] = np.where(go_left, self.left[at], self.right[at])
+            inner = self.left[node] != _LEAF
+        if inner.any():
+            raise ValueError("forest arrays hold a cycle")
+        return self.positive_share[node].mean(axis=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"roots": self.roots.tolist(), "left": self.left.tolist(),
+                "right": self.right.tolist(), "feature": self.feature.tolist(),
+                "threshold": self.threshold.tolist(), "missing_left": self.missing_left.tolist(),
+                "positive_share": self.positive_share.tolist()}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> ForestScorer:
+        """Arrays as ``to_json`` wrote them; refuses inconsistent ones rather than misroute rows."""
+        scorer = cls(
+            roots=np.asarray(doc["roots"], dtype=np.int64),
+            left=np.asarray(doc["left"], dtype=np.int64),
+            right=np.asarray(doc["right"], dtype=np.int64),
+            feature=np.asarray(doc["feature"], dtype=np.int64),
+            threshold=np.asarray(doc["threshold"], dtype=np.float64),
+            missing_left=np.asarray(doc["missing_left"], dtype=bool),
+            positive_share=np.asarray(doc["positive_share"], dtype=np.float64))
+        n = len(scorer.left)
+        sizes = {len(a) for a in (scorer.right, scorer.feature, scorer.threshold,
+                                  scorer.missing_left, scorer.positive_share)}
+        inner = scorer.left != _LEAF
+        children = np.concatenate([scorer.left[inner], scorer.right[inner], scorer.roots])
+        bad_child = children.size and (children.min() < 0 or children.max() >= n)
+        if sizes != {n} or bad_child or (scorer.feature[inner] < 0).any():
+            raise ValueError("forest arrays are inconsistent (lengths or child indices)")
+        return scorer
 
 
 # ---------------------------------------------------------------------------------------------

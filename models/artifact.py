@@ -8,16 +8,17 @@ Layout::
     account/xgboost/<target>.ubj    the shipped boosters, in XGBoost's own format
     account/calibration.json        calibrators of every learner (isotonic knots / Platt)
     baselines/logistic_regression.json   baseline as coefficients (portable)
-    baselines/random_forest.pkl.gz  baseline forest (pickled; report-only)
+    baselines/random_forest.json.gz baseline forest as its tree arrays (report-only)
     follower_model/...              the follower-level component, its own files
     report/...                      the evaluation report written with the model
 
 Loading checks everything before trusting anything: the card's own digest,
 every file's sha256, the feature list and registry version against the
 running pipeline, and XGBoost's major version.  Model bytes are read once,
-hashed, and loaded from those same bytes.  The pickled forest is only ever
-unpickled from a trusted folder (the configured models directory or the
-shipped default), after its digest matched.
+hashed, and loaded from those same bytes.  Nothing is ever unpickled: every
+part is XGBoost's own format or plain JSON.  With ``TRUECLOUT_MODEL_SIGNING_KEY``
+set, cards are signed when written and a model loads only with a matching
+signature (``models/signing.py``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ import gzip
 import hashlib
 import json
 import os
-import pickle
 import platform
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ import numpy as np
 
 from trueclout.errors import UserError
 from trueclout.files import write_atomic
+from trueclout.models import signing
 from trueclout.models.account_model import (
     BASELINE_LEARNERS,
     FLAG_LEVEL,
@@ -73,7 +74,9 @@ REFERENCE_DIR = "reference"
 _BOOSTER_DIR = "account/xgboost"
 _CALIBRATION_FILE = "account/calibration.json"
 _LINEAR_FILE = "baselines/logistic_regression.json"
-_FOREST_FILE = "baselines/random_forest.pkl.gz"
+_FOREST_FILE = "baselines/random_forest.json.gz"
+# Where forests were pickled before; such a file is never read, only reported as outdated.
+_PICKLED_FOREST_FILE = "baselines/random_forest.pkl.gz"
 OVERALL_RULE = (
     "risk = max(calibrated P(any tactic), calibrated P(each tactic)); level from the overall "
     f"thresholds; flag = (level == '{FLAG_LEVEL}')"
@@ -267,6 +270,7 @@ def attach_reference(directory: Path, document: bytes) -> dict[str, Any]:
 
 def _write_card(directory: Path, card: dict[str, Any]) -> None:
     card["files"] = dict(sorted(card["files"].items()))
+    signing.sign(card, signing.signing_key())
     card["card_sha256"] = card_digest(card)
     write_atomic(directory / CARD_FILE, json.dumps(card, indent=2, sort_keys=True) + "\n")
 
@@ -288,12 +292,16 @@ def _write_model_files(root: Path, model: AccountModel) -> None:
             _write_json(root / _LINEAR_FILE,
                         {t: scorers[t].to_json() for t in TARGETS})  # type: ignore[attr-defined]
         elif all(isinstance(s, ForestScorer) for s in scorers.values()):
-            forests = {t: scorers[t].forest for t in TARGETS}  # type: ignore[attr-defined]
-            payload = pickle.dumps(forests, protocol=pickle.HIGHEST_PROTOCOL)
-            (root / _FOREST_FILE).parent.mkdir(parents=True, exist_ok=True)
-            (root / _FOREST_FILE).write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))
+            write_forest(root / _FOREST_FILE, scorers)  # type: ignore[arg-type]
         else:
             raise TypeError(f"no storage format for baseline {name!r}")
+
+
+def write_forest(path: Path, scorers: Mapping[str, ForestScorer]) -> None:
+    """The forest baseline's tree arrays per target, as gzipped JSON (mtime 0: reproducible)."""
+    payload = canonical_json({t: scorers[t].to_json() for t in TARGETS})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))
 
 
 def _write_json(path: Path, doc: Any) -> None:
@@ -318,7 +326,7 @@ class Artifact:
     card: dict[str, Any]
     model: AccountModel
     follower_model: Any | None
-    trusted: bool
+    signature_status: signing.SignatureStatus
     _verified: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
@@ -336,6 +344,11 @@ class Artifact:
     @property
     def thresholds(self) -> Thresholds:
         return self.model.thresholds
+
+    @property
+    def signature_note(self) -> str:
+        """One line on whether the card's signature was checked, for /readyz and `models show`."""
+        return signing.STATUS_NOTES[self.signature_status]
 
     @property
     def registry_version(self) -> str:
@@ -377,18 +390,16 @@ class Artifact:
             doc = json.loads(self._read_verified(_LINEAR_FILE))
             return {t: LinearScorer.from_json(doc[t]) for t in TARGETS}
         if learner == "random_forest":
-            if not self.trusted:
-                raise ArtifactError(
-                    "pickled, so it is only loaded from the models directory or the shipped "
-                    f"default ({self.path} is outside them)")
-            libs = self.card["libraries"]
-            import sklearn
-
-            if _major(libs["scikit-learn"]) != _major(sklearn.__version__):
-                raise ArtifactError(f"pickled with scikit-learn {libs['scikit-learn']}, "
-                                    f"running {sklearn.__version__}")
-            forests = pickle.loads(gzip.decompress(self._read_verified(_FOREST_FILE)))
-            return {t: ForestScorer(forests[t]) for t in TARGETS}
+            if _FOREST_FILE not in self.card["files"]:
+                if _PICKLED_FOREST_FILE in self.card["files"]:
+                    raise ArtifactError("stored pickled by an older TrueClout, and pickles are "
+                                        "never loaded; retrain to get a comparable forest")
+                raise ArtifactError(f"{_FOREST_FILE} is not in {CARD_FILE}")
+            try:
+                doc = json.loads(gzip.decompress(self._read_verified(_FOREST_FILE)))
+                return {t: ForestScorer.from_json(doc[t]) for t in TARGETS}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ArtifactError(f"{_FOREST_FILE}: not a readable forest ({exc})") from None
         raise ArtifactError(f"unknown baseline {learner!r}")
 
     def _read_verified(self, rel: str) -> bytes:
@@ -404,36 +415,22 @@ def running_features() -> tuple[tuple[str, ...], str]:
     return tuple(FEATURE_NAMES), str(REGISTRY_VERSION)
 
 
-def default_trusted_dirs() -> tuple[Path, ...]:
-    from trueclout.settings import get_settings
-
-    return (get_settings().resolved_models_dir, SHIPPED_DIR)
-
-
 def load_artifact(
     path: Path,
     *,
-    trusted_dir: Path | Sequence[Path] | None = None,
     expected_features: tuple[Sequence[str], str] | None = None,
     nthread: int = 1,
 ) -> Artifact:
     """Verify and load an artifact folder; refuses anything that does not check out.
 
-    ``trusted_dir``: folders whose artifacts may have pickled parts loaded
-    (default: the configured models directory and the shipped default).
     ``expected_features``: (names, registry version) to check against (default:
     the running feature pipeline's).
     """
     path = Path(path)
-    card = read_card(path)
+    card, status = _checked_card(path)
     files = card["files"]
     verified: dict[str, bytes] = {}
     for rel in files:
-        if rel.endswith(".pkl.gz"):
-            # Pickles are hashed again, from the very bytes unpickled, only when asked for.
-            if not (path / rel).is_file():
-                raise TamperedArtifactError(f"{path}: {rel} is listed in {CARD_FILE} but missing")
-            continue
         data = _read_checked(path, rel, files)
         if rel.startswith(("account/", "baselines/")):
             verified[rel] = data
@@ -441,13 +438,39 @@ def load_artifact(
     model = _load_account_model(card, verified)
     model.set_threads(nthread)
     follower = _load_follower_component(path, card)
-    trusted = _is_inside(path, trusted_dir if trusted_dir is not None else default_trusted_dirs())
-    return Artifact(path=path, card=card, model=model, follower_model=follower, trusted=trusted,
-                    _verified=verified)
+    return Artifact(path=path, card=card, model=model, follower_model=follower,
+                    signature_status=status, _verified=verified)
 
 
 def read_card(path: Path) -> dict[str, Any]:
-    """The card, after checking it is one of ours and was not edited."""
+    """The card, after checking it is one of ours, was not edited and, with a key, is signed."""
+    return _checked_card(path)[0]
+
+
+def sign_artifact(path: Path) -> dict[str, Any]:
+    """Sign an existing model with the configured key, after checking every file's digest.
+
+    For models built before the key was set (the shipped default among them):
+    signing says "I vouch for these bytes", so it is an operator's explicit act.
+    """
+    key = signing.signing_key()
+    if key is None:
+        raise signing.SignatureError(f"{signing.KEY_VARIABLE} is not set; nothing to sign with")
+    path = Path(path)
+    card = _unsigned_card(path)
+    for rel in card["files"]:
+        _read_checked(path, rel, card["files"])
+    _write_card(path, card)
+    return card
+
+
+def _checked_card(path: Path) -> tuple[dict[str, Any], signing.SignatureStatus]:
+    card = _unsigned_card(path)
+    return card, signing.check(card, Path(path) / CARD_FILE, signing.signing_key())
+
+
+def _unsigned_card(path: Path) -> dict[str, Any]:
+    """The card, checked for format and its own digest; its signature is the caller's to check."""
     path = Path(path)
     card_file = path / CARD_FILE
     if not path.is_dir():
@@ -550,10 +573,6 @@ def _load_follower_component(path: Path, card: Mapping[str, Any]) -> Any | None:
     return FollowerModel.load(path / info["path"])
 
 
-def _is_inside(path: Path, roots: Path | Iterable[Path]) -> bool:
-    roots = [roots] if isinstance(roots, Path | str) else list(roots)
-    resolved = Path(path).resolve()
-    return any(resolved.is_relative_to(Path(r).resolve()) for r in roots)
 
 
 

@@ -6,13 +6,27 @@ Wire names follow ``SNAPSHOT.md``; fields may be added, never renamed.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from trueclout.contract import Platform
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# Rounded once, where an assessment becomes JSON (API bodies, stored rows, `score` lines):
+# more digits than these are noise, not information.  Python callers keep full floats.
+# Scores need no rounding here: adjusted_score is rounded down to 0.1 by its rule
+# (service/scoring/adjustment.py, never above the raw score) and raw_score is the caller's.
+PROBABILITY_DIGITS = 4
+
+
+def _rounded(digits: int, number: Any = float) -> PlainSerializer:
+    """Rounds to ``digits`` in JSON; ``number`` is what the published schema says it is."""
+    return PlainSerializer(lambda value: round(value, digits), return_type=number,
+                           when_used="json")
+
+
+_Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Probability = Annotated[_Unit, _rounded(PROBABILITY_DIGITS, _Unit)]
 RiskLevel = Literal["low", "elevated", "high"]
 ConfidenceLevel = Literal["high", "medium", "low", "insufficient"]
 Family = Literal["audience", "growth", "engagement", "profile"]
@@ -74,7 +88,7 @@ class Assessment(_Out):
     account_id: str
     platform: Platform
     scored_at: datetime
-    raw_score: float | None
+    raw_score: float | None  # the caller's own score, echoed exactly as sent
     adjusted_score: float | None
     risk: Risk
     tactics: Tactics

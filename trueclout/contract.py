@@ -7,16 +7,23 @@ path reject the same inputs with the same field paths.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     model_validator,
 )
@@ -25,6 +32,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from trueclout.files import utc_now
 
 SCHEMA_VERSION = "1"
+
+M = TypeVar("M", bound=BaseModel)
 
 PLATFORMS: tuple[str, ...] = (
     "twitter",
@@ -65,9 +74,15 @@ MAX_TEXT = 1_000
 MAX_ID = 128
 MAX_COUNT = 10**12  # fits int64 arithmetic in the kernels with room to spare
 
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+# Strict on purpose: a count is a JSON integer (not true, "12" or 1.0) and a flag a JSON
+# boolean, so a platform's serialisation bug is refused instead of guessed at.
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 OptionalCount = Count | None
+Flag = StrictBool
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# RFC 3339: a full date, then (for times) "T" and the time; never a bare unix number.
+_RFC3339_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_RFC3339_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 _ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 _TEXT_PATTERN = r"^[^\x00]*$"
 
@@ -78,18 +93,47 @@ def _printable(value: str) -> str:
     return value
 
 
+def _identifier(value: str) -> str:
+    """Printable and not blank: ``"   "`` names no account (one call: identifiers are many)."""
+    if value.isspace():
+        raise PydanticCustomError("blank", "must not be blank (only spaces)")
+    return _printable(value)
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise PydanticCustomError("nul_character", "must not contain NUL characters")
     return value
 
 
-# Identifiers are printable; free text may hold anything but NUL, which no
-# database stores and no platform sends.
+def _rfc3339(pattern: re.Pattern[str], what: str) -> Any:
+    """A before-validator admitting only RFC 3339 text (or an already parsed value).
+
+    pydantic's lax parsing would take a unix number, as a number or as text, for
+    a time; the contract says RFC 3339, so anything else is refused by name.
+    """
+
+    match = pattern.match  # one call per timestamp: kept as cheap as it can be
+
+    def check(value: Any) -> Any:
+        if (match(value) if type(value) is str else isinstance(value, date)):
+            return value  # a date or datetime is parsed already (tables, Python callers)
+        raise PydanticCustomError("rfc3339", f"must be an RFC 3339 {what} string")
+
+    return BeforeValidator(check)
+
+
+# Times and dates are RFC 3339 text with an offset; see consistency_problems for their range.
+Timestamp = Annotated[AwareDatetime, _rfc3339(_RFC3339_TIME, "date-time (2026-11-20T08:00:00Z)")]
+Day = Annotated[date, _rfc3339(_RFC3339_DATE, "date (2026-11-20)")]
+
+# Identifiers are printable and not blank; free text may hold anything but NUL,
+# which no database stores and no platform sends.
 Identifier = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_ID, json_schema_extra={"pattern": _ID_PATTERN}),
-    AfterValidator(_printable),
+    Field(min_length=1, max_length=MAX_ID,
+          json_schema_extra={"pattern": r"^(?=.*\S)" + _ID_PATTERN[1:]}),
+    AfterValidator(_identifier),
 ]
 Text = Annotated[
     str,
@@ -107,14 +151,14 @@ class ContractModel(BaseModel):
 class Profile(ContractModel):
     username: Annotated[Text, Field(min_length=1)]
     display_name: Text | None = None
-    created_at: AwareDatetime
+    created_at: Timestamp
     followers_count: Count
     following_count: Count
     posts_count: Count
     listed_count: OptionalCount = None
     likes_count: OptionalCount = None
-    verified: bool = False
-    default_avatar: bool | None = None
+    verified: Flag = False
+    default_avatar: Flag | None = None
     bio: Text | None = None
     url: Text | None = None
     location: Text | None = None
@@ -122,18 +166,18 @@ class Profile(ContractModel):
 
 class FollowerProfile(Profile):
     account_id: Identifier
-    followed_at: AwareDatetime | None = None
+    followed_at: Timestamp | None = None
 
 
 class HistoryPoint(ContractModel):
-    date: date
+    date: Day
     followers: Count
     following: OptionalCount = None
 
 
 class Post(ContractModel):
     post_id: Identifier
-    created_at: AwareDatetime
+    created_at: Timestamp
     kind: PostKind = "original"
     reposts_count: OptionalCount = None
     likes_count: OptionalCount = None
@@ -144,13 +188,13 @@ class Engagement(ContractModel):
     actor_id: Identifier
     post_id: Identifier
     kind: EngagementKind
-    at: AwareDatetime
+    at: Timestamp
 
 
 class RepostMade(ContractModel):
     target_account_id: Identifier
     post_id: Identifier | None = None
-    at: AwareDatetime
+    at: Timestamp
 
 
 class AccountSnapshot(ContractModel):
@@ -164,8 +208,8 @@ class AccountSnapshot(ContractModel):
 
     account_id: Identifier
     platform: Platform
-    observed_at: AwareDatetime
-    raw_score: Annotated[float, Field(ge=0, le=100)] | None = None
+    observed_at: Timestamp
+    raw_score: Annotated[StrictFloat, Field(ge=0, le=100)] | None = None
     profile: Profile
     follower_history: Annotated[list[HistoryPoint], Field(max_length=MAX_HISTORY)] = []
     followers: Annotated[list[FollowerProfile], Field(max_length=MAX_FOLLOWERS)] = []
@@ -201,10 +245,13 @@ def consistency_problems(s: AccountSnapshot) -> list[InitErrorDetails]:
     """Cross-field rules a field type cannot express, each with its exact path."""
     out: list[InitErrorDetails] = []
     founded = PLATFORM_FOUNDED[s.platform]
-    now = utc_now()
-    if s.observed_at > now + CLOCK_SKEW:
+    # Every time lies between the platform's launch and observed_at (plus clock skew), and
+    # observed_at is not in the future; so no arithmetic below can leave datetime's range.
+    latest = utc_now() + CLOCK_SKEW
+    if s.observed_at > latest:
         out.append(_problem(("observed_at",), "future", "is in the future", str(s.observed_at)))
-    latest = s.observed_at + CLOCK_SKEW
+    else:
+        latest = s.observed_at + CLOCK_SKEW
 
     def check(loc: tuple[str | int, ...], at: datetime | None) -> None:
         if at is not None and (p := _check_time(loc, at, founded, latest)) is not None:
@@ -229,7 +276,11 @@ def consistency_problems(s: AccountSnapshot) -> list[InitErrorDetails]:
             out.append(_problem(("follower_history", i, "date"), "duplicate", "repeats a date",
                                 str(h.date)))
         seen_dates.add(h.date)
-        if h.date > latest.date():
+        if h.date < founded.date():
+            out.append(_problem(("follower_history", i, "date"), "before_platform",
+                                f"is before the platform existed ({founded.date()})",
+                                str(h.date)))
+        elif h.date > latest.date():
             out.append(_problem(("follower_history", i, "date"), "after_observed_at",
                                 "is after the snapshot's observed_at", str(h.date)))
     post_time: dict[str, datetime] = {}
@@ -267,10 +318,159 @@ def format_loc(loc: tuple[str | int, ...] | list[str | int]) -> str:
     return text or "(document)"
 
 
-def describe_errors(error: ValidationError) -> list[dict[str, str]]:
-    """One ``{"field", "reason", "type"}`` per problem: the shape the API and CLI both show."""
+MAX_ERRORS_SHOWN = 50
+
+
+def describe_errors(error: ValidationError, limit: int = MAX_ERRORS_SHOWN
+                    ) -> list[dict[str, str]]:
+    """One ``{"field", "reason", "type"}`` per problem: the shape the API and CLI both show.
+
+    At most ``limit`` problems, then one ``too_many_errors`` entry with the count of the
+    rest: a hostile document with a million bad keys gets a short answer.
+    """
     described = []
-    for e in error.errors(include_url=False):
+    # Without inputs and context: only what is shown is built (a large input is not copied).
+    for e in error.errors(include_url=False, include_input=False, include_context=False):
+        if len(described) == limit:
+            break
         loc = tuple(p for p in e["loc"] if p != "__root__")
         described.append({"field": format_loc(loc), "reason": e["msg"], "type": e["type"]})
+    if (rest := error.error_count() - len(described)) > 0:
+        described.append({"field": "(document)", "reason": f"and {rest} more problem(s) not "
+                          "listed", "type": "too_many_errors"})
     return described
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading JSON documents: what pydantic's parser lets through silently
+
+
+# The widest object of the contract has 17 fields; a few typos more are still reported each.
+MAX_KEYS_PER_OBJECT = 64
+
+
+class _Refused(dict[str, Any]):
+    """Stands in for an object the parser refused (duplicate or too many keys), so the
+    document's shape is kept and the object's path can be found afterwards."""
+
+    def __init__(self, kind: str, message: str, key: str | None = None) -> None:
+        super().__init__()
+        self.kind, self.message, self.key = kind, message, key
+
+
+class _DocumentRefused(Exception):
+    """Parsing stopped early: the document has more unknown keys than are worth listing."""
+
+
+@cache
+def field_names(*models: type[BaseModel]) -> frozenset[str] | None:
+    """Every key an object of ``models`` (nested models included) may have; None when one
+    holds free-form JSON (``Any``, a ``dict``), whose keys no list can bound."""
+    names: set[str] = set()
+    for model in models:
+        schema = model.model_json_schema()
+        if not _closed(schema):
+            return None
+        for definition in (schema, *schema.get("$defs", {}).values()):
+            names.update(definition.get("properties", {}))
+    return frozenset(names)
+
+
+def _closed(schema: Any) -> bool:
+    """Whether a JSON Schema admits no free-form object anywhere (``{}`` admits anything)."""
+    if isinstance(schema, list):
+        return all(_closed(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema == {} or schema.get("additionalProperties", False) is not False:
+        return False
+    return all(_closed(v) for k, v in schema.items()
+               if k not in ("properties", "$defs", "examples", "default", "const", "enum"))\
+        and all(_closed(v) for k in ("properties", "$defs")
+                for v in schema.get(k, {}).values())
+
+
+def load_json(raw: bytes | str, *, known_keys: frozenset[str] | None = None,
+              title: str = "document") -> Any:
+    """The JSON value of ``raw``, refusing what a JSON parser would let pass silently.
+
+    A key twice in one object is refused (the last one would win while both are
+    stored), and so is an object with more than ``MAX_KEYS_PER_OBJECT`` keys.  With
+    ``known_keys``, parsing stops after ``MAX_ERRORS_SHOWN`` keys outside it, before
+    a validator would list each of a million unknown keys.  Raises ValidationError
+    naming each path (``followers[3].username``), ``json_invalid`` for no JSON.
+    """
+    refused: list[_Refused] = []
+    unknown: list[str] = []
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(pairs) > MAX_KEYS_PER_OBJECT:
+            marker = _Refused("too_many_keys", f"has {len(pairs)} keys; an object of this "
+                              f"contract has at most {MAX_KEYS_PER_OBJECT}")
+            refused.append(marker)
+            return marker
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            key = next(k for i, (k, _) in enumerate(pairs) if any(k == o for o, _ in pairs[:i]))
+            marker = _Refused("duplicate_key", "is a duplicate key: the object has it "
+                              "more than once", key)
+            refused.append(marker)
+            return marker
+        if known_keys is not None and not known_keys.issuperset(obj):
+            unknown.extend(obj.keys() - known_keys)
+            if len(unknown) > MAX_ERRORS_SHOWN:
+                raise _DocumentRefused
+        return obj
+
+    try:
+        document = json.loads(raw, object_pairs_hook=build, parse_constant=_no_constant)
+    except _DocumentRefused:
+        sample = ", ".join(repr(k[:40]) for k in sorted(set(unknown))[:5])
+        raise _invalid(title, [_problem((), "too_many_unknown_keys", f"has more than "
+                       f"{MAX_ERRORS_SHOWN} keys this contract does not define ({sample}, "
+                       "...)", None)]) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and bad encodings too
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise _invalid(title, [InitErrorDetails(
+            type=PydanticCustomError("json_invalid", "Invalid JSON: {error}",
+                                     {"error": reason}), loc=(), input=None)]) from None
+    if refused:
+        problems = [_problem(loc, marker.kind, marker.message, None)
+                    for loc, marker in _refused_paths(document, refused)]
+        raise _invalid(title, problems)
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _invalid(title: str, problems: list[InitErrorDetails]) -> ValidationError:
+    return ValidationError.from_exception_data(title, problems)
+
+
+def _refused_paths(document: Any, refused: list[_Refused]
+                   ) -> Iterator[tuple[tuple[str | int, ...], _Refused]]:
+    """Where each refused object sits (the parser builds objects inside out, so it cannot
+    tell); its duplicate key, if any, ends the path.  At most ``MAX_ERRORS_SHOWN``."""
+    wanted = {id(m) for m in refused}
+    found = 0
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while stack and found < MAX_ERRORS_SHOWN:
+        loc, value = stack.pop()
+        if isinstance(value, _Refused) and id(value) in wanted:
+            found += 1
+            yield (loc + (value.key,) if value.key is not None else loc), value
+        elif isinstance(value, dict):
+            stack.extend((loc + (k,), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((loc + (i,), v) for i, v in reversed(list(enumerate(value))))
+
+
+def validate_json(model: type[M], raw: bytes | str, *, known_keys: frozenset[str] | None = None,
+                  ) -> M:
+    """``raw`` as ``model``: ``load_json``'s checks, then pydantic's own JSON parser (exact
+    field paths, faster than validating the parsed value).  Raises ValidationError."""
+    load_json(raw, known_keys=field_names(model) if known_keys is None else known_keys,
+              title=model.__name__)
+    return model.model_validate_json(raw)

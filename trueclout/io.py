@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from trueclout.contract import AccountSnapshot, describe_errors
+from trueclout.contract import (
+    AccountSnapshot,
+    describe_errors,
+    field_names,
+    load_json,
+    validate_json,
+)
 from trueclout.errors import UserError
 from trueclout.files import atomic_open
 from trueclout.tables import (
@@ -31,6 +37,7 @@ from trueclout.tables import (
     conform,
     empty_tables,
     snapshots_to_tables,
+    table_documents,
     tables_to_snapshots,
 )
 
@@ -68,8 +75,8 @@ def parse_snapshot(raw: bytes | str | dict, *, line: int = 1) -> ParsedRecord:
     try:
         if isinstance(raw, dict):
             snap = AccountSnapshot.model_validate(raw)
-        else:
-            snap = AccountSnapshot.model_validate_json(raw)
+        else:  # duplicate keys and key floods refused, as by the API
+            snap = validate_json(AccountSnapshot, raw)
         return ParsedRecord(line=line, snapshot=snap)
     except ValidationError as exc:
         account_id = None
@@ -107,10 +114,19 @@ def detect_format(path: Path) -> str:
 
 
 def iter_records(path: Path) -> Iterator[ParsedRecord]:
-    """Every record of a JSON or JSON Lines file, validated, with its line number."""
+    """Every record of a JSON or JSON Lines file or a table folder, validated, with its place.
+
+    The place is the line of a JSON Lines file, the item of a JSON array, or
+    the account's row in a table folder's ``profiles.parquet``.
+    """
     fmt = detect_format(path)
     if fmt == "tables":
-        raise InputError(f"{path}: is a table folder; read it with iter_table_chunks")
+        row = 0
+        for chunk in iter_table_chunks(path):
+            for doc in table_documents(chunk):
+                row += 1
+                yield parse_snapshot(doc, line=row)
+        return
     if fmt == "jsonl":
         with path.open("rb") as fh:
             for n, raw in enumerate(fh, start=1):
@@ -118,11 +134,9 @@ def iter_records(path: Path) -> Iterator[ParsedRecord]:
                     yield parse_snapshot(raw, line=n)
         return
     try:
-        doc = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        yield ParsedRecord(line=1, error=RecordError(1, [{"field": "(document)",
-                                                          "reason": f"invalid JSON: {exc}",
-                                                          "type": "json_invalid"}]))
+        doc = load_json(path.read_bytes(), known_keys=field_names(AccountSnapshot))
+    except ValidationError as exc:
+        yield ParsedRecord(line=1, error=RecordError(1, describe_errors(exc)))
         return
     docs = doc if isinstance(doc, list) else [doc]
     for n, item in enumerate(docs, start=1):

@@ -109,7 +109,9 @@ class StageProgress:
             self._progress.advance(self._task, amount)
 
     def note(self, line: str) -> None:
-        self._progress.console.print(line, markup=False, highlight=False)
+        # A line is one record's message: never wrapped, whatever the console's width (a
+        # file or pipe gets 80 columns), so `grep` and log readers see it whole.
+        self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def describe(self, stage: str) -> None:
         """Rename the running stage: one bar that says which step of the job it is on."""

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trueclout.errors import UserError
@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     models_dir: Path | None = None
     log_level: str = "INFO"
+    # HMAC key for model cards (models/signing.py): with it set, models are signed when saved
+    # and only models signed with it load; at least 32 characters so it cannot be guessed.
+    model_signing_key: SecretStr | None = Field(default=None, min_length=32)
 
     # --- the scoring service (service/; documented in docs/API.md) ---
     # Production refuses the SQLite default unless this opts in explicitly.
@@ -43,6 +46,9 @@ class Settings(BaseSettings):
     # A key created with ``--rate`` overrides the per-second rate.
     rate_limit_per_second: float = Field(default=20.0, ge=0)
     rate_limit_burst_seconds: float = Field(default=2.0, gt=0)
+    # Requests without a valid key, per client address and worker process: past this
+    # rate they get 429 before any database look-up (an unknown key costs one).
+    unauthenticated_rate_per_second: float = Field(default=1.0, ge=0)
     # How long a worker trusts a looked-up key: a revoked key stops working
     # within this many seconds.
     key_cache_seconds: float = Field(default=5.0, ge=0)
@@ -80,6 +86,13 @@ class Settings(BaseSettings):
     # Servers check it for changes at most every ring_table_check_seconds.
     ring_table: Path | None = None
     ring_table_check_seconds: float = Field(default=5.0, ge=0)
+    # The server recomputes that table from the edge store (everything scored and
+    # stored) when the store changed: each worker checks every this many seconds and
+    # one at a time refreshes (`trueclout rings refresh`, a child process); 0 turns
+    # it off, leaving the table to `trueclout rings`.  With a Dask scheduler address
+    # the store is read on that cluster.
+    ring_refresh_seconds: float = Field(default=600.0, ge=0)
+    ring_refresh_scheduler: str | None = None
 
     @property
     def resolved_ring_table(self) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -319,6 +320,16 @@ def tables_to_snapshots(tables: SnapshotTables) -> Iterator[AccountSnapshot]:
     This is the slow, exact direction (Python objects per row): for writing
     JSON Lines and for tests, not for the hot path.
     """
+    for doc in table_documents(tables):
+        yield AccountSnapshot.model_validate(doc)
+
+
+def table_documents(tables: SnapshotTables) -> Iterator[dict[str, Any]]:
+    """Tables -> one snapshot document per ``profiles`` row, not yet validated.
+
+    For readers that report a bad account and go on (``trueclout validate``)
+    rather than stop at the first.
+    """
     children = {
         list_field: _rows_by_account(tables[table])
         for list_field, (table, _) in _LIST_TABLES.items()
@@ -338,4 +349,4 @@ def tables_to_snapshots(tables: SnapshotTables) -> Iterator[AccountSnapshot]:
             if list_field == "followers":
                 rows = sorted(rows, key=lambda r: r["position"])
             doc[list_field] = [{attr: r[col] for col, attr in mapping.items()} for r in rows]
-        yield AccountSnapshot.model_validate(doc)
+        yield doc

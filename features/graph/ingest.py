@@ -166,6 +166,39 @@ def edge_part(tables: SnapshotTables) -> EdgePart:
     )
 
 
+def edge_part_from_columns(
+    actor: pa.Array, target: pa.Array, post: pa.Array, kind: np.ndarray, at: np.ndarray,
+    *, post_owner: pa.Array, post_id: pa.Array, created: np.ndarray,
+    deduplicate: bool = True,
+) -> EdgePart:
+    """The part of edges already in edge form: string ids, ``KINDS`` codes, UTC microseconds.
+
+    What an edge store (the service's database) hands over, rather than
+    snapshot tables.  ``post`` may hold nulls (a repost without a post id).
+    ``deduplicate=False`` skips dropping exact duplicates inside the part (a
+    sort of its edges) for callers whose edges are unique but for reposts seen
+    from both sides, which ``merge_edge_parts`` drops anyway.
+    """
+    accounts, post_pool = _Pool(), _Pool()
+    actor_codes = accounts.codes(actor, "edges.actor_id")
+    target_codes = accounts.codes(target, "edges.target_id")
+    post_codes = post_pool.codes(post, "edges.post_id", nullable=True)
+    owner_codes = accounts.codes(post_owner, "posts.account_id")
+    post_id_codes = post_pool.codes(post_id, "posts.post_id")
+    kind = np.asarray(kind, dtype=np.int8)
+    at = np.asarray(at, dtype=np.int64)
+    if len(kind) and (kind.min() < 0 or kind.max() >= len(KINDS)):
+        raise UserError(f"edges.kind: codes must lie in 0..{len(KINDS) - 1} ({KINDS})")
+    keep = (_first_of_duplicates(actor_codes, target_codes, post_codes, kind, at)
+            if deduplicate else slice(None))
+    return EdgePart(
+        accounts=accounts.array(), posts=post_pool.array(),
+        actor=actor_codes[keep], target=target_codes[keep], post=post_codes[keep],
+        kind=kind[keep], at=at[keep], post_owner=owner_codes, post_id=post_id_codes,
+        created=np.asarray(created, dtype=np.int64),
+    )
+
+
 def _global_codes(pools: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     """Per pool, the rank of each entry among all distinct values (sorted); and those values."""
     if not pools or sum(len(p) for p in pools) == 0:
@@ -176,7 +209,10 @@ def _global_codes(pools: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     order = pc.sort_indices(dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
-    per_pool = [rank[chunk.indices.to_numpy(zero_copy_only=False)] for chunk in encoded.chunks]
+    # dictionary_encode drops empty chunks: an empty pool (a part without posts) gets none.
+    chunks = iter(encoded.chunks)
+    per_pool = [rank[next(chunks).indices.to_numpy(zero_copy_only=False)] if len(p)
+                else np.zeros(0, dtype=np.int64) for p in pools]
     return per_pool, dictionary.take(pa.array(order))
 
 
@@ -291,5 +327,6 @@ __all__ = [
     "EdgePart",
     "collect_edges",
     "edge_part",
+    "edge_part_from_columns",
     "merge_edge_parts",
 ]

@@ -9,12 +9,19 @@ documented in docs/ANALYSTS.md:
   of at most ``MAX_FORM_BYTES``;
 - each client address may send ``dispute_rate_per_hour`` disputes per hour
   per server process (bursts of ``BURST`` at most);
-- a report collects at most ``dispute_max_open_per_report`` open disputes;
-  once analysts decide some, more may be sent;
+- one connection (client address) holds at most one open dispute per report,
+  so nobody with the link alone can use up a report's slots;
+- public disputes fill at most ``dispute_max_open_per_report`` open slots of
+  a report; once analysts decide some, more may be sent;
+- the recruiter who ran the check (the form's optional key field with the
+  key that created the report) is never refused for a full report: the key
+  has its own ``dispute_max_open_per_report`` slots, so a flood of public
+  disputes cannot silence the report's owner;
 - a report that expired (or never existed) cannot be disputed.
 
-Nothing of the person is stored beyond what they typed: not their address,
-not their browser.
+Nothing of the person is stored beyond what they typed: not their address
+(only ``filer_digest``, a sha256 of the report id and the address, which
+cannot be matched across reports), not their browser.
 """
 
 from __future__ import annotations
@@ -84,20 +91,46 @@ class DisputeRefused(Exception):
         self.message = message
 
 
+def filer_digest(report_id: str, address: str) -> str:
+    """Who holds a public dispute slot: per report, so it names no one across reports."""
+    return hashlib.sha256(f"{report_id}\0{address}".encode()).hexdigest()
+
+
 def file_dispute(*, session: Session, report_id: str, statement: str, contact: str | None,
-                 now: datetime, max_open: int) -> FeedbackItem:
+                 now: datetime, max_open: int, address: str,
+                 key_id: int | None = None) -> FeedbackItem:
     """Store a dispute (free of ``dispute_problems``) about a live report, or raise
-    ``DisputeRefused``."""
+    ``DisputeRefused``.
+
+    ``key_id``: the admitted key sent with the form, if any; it counts as the
+    report's owner only when it is the key that ran the check.
+    """
     report = dispute_report(session=session, report_id=report_id)
     if report is None or report.expires_at <= now:
         raise DisputeRefused(404, "This report has expired or does not exist, so it can no "
                                   "longer be disputed here.")
-    if open_disputes_of_report(session=session, report_id=report_id) >= max_open:
+    owner = key_id is not None and key_id == report.api_key_id
+    if key_id is not None and not owner:
+        raise DisputeRefused(403, "This key did not run this trust check. Leave the key field "
+                                  "empty to send the dispute without it.")
+    digest = None if owner else filer_digest(report_id, address)
+    if owner:
+        if open_disputes_of_report(session=session, report_id=report_id,
+                                   api_key_id=key_id) >= max_open:
+            raise DisputeRefused(409, f"Your key already has {max_open} disputes of this "
+                                      "report waiting for an analyst; please wait for them.")
+    elif open_disputes_of_report(session=session, report_id=report_id,
+                                 filer_digest=digest) >= 1:
+        raise DisputeRefused(409, "A dispute sent from your connection is already waiting "
+                                  "for an analyst. It will be reviewed; please wait for it.")
+    elif open_disputes_of_report(session=session, report_id=report_id,
+                                 api_key_id=None) >= max_open:
         raise DisputeRefused(409, f"This report already has {max_open} disputes waiting for an "
-                                  "analyst. They will be reviewed; please do not send more "
-                                  "for now.")
+                                  "analyst. They will be reviewed. If you ran this check, "
+                                  "send yours with your recruiter key.")
     return insert_item(
         session=session, kind="dispute", status="open", label=None, tactics=None,
         note=statement, contact=contact or None, platform=report.platform,
         account_id=report.account_id, assessment_id=report.assessment_id,
-        report_id=report_id, created_at=now)
+        report_id=report_id, created_at=now, api_key_id=key_id if owner else None,
+        filer_digest=digest)

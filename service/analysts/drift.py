@@ -55,9 +55,11 @@ from trueclout.features.registry import GRAPH_FEATURES
 from trueclout.models.reference import (
     DRIFTED_PSI,
     MIN_ACCOUNTS,
+    NOT_ENOUGH_DATA,
     WATCH_PSI,
     Reference,
     Status,
+    Verdict,
     noise_floor,
     status_of,
 )
@@ -133,7 +135,11 @@ class DriftReport:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def status(self) -> Status:
+    def status(self) -> Verdict:
+        """The worst feature or family; "not enough data" below ``MIN_ACCOUNTS`` accounts,
+        where sampling alone moves some feature past the thresholds (models/reference.py)."""
+        if self.n_accounts < MIN_ACCOUNTS:
+            return NOT_ENOUGH_DATA
         statuses = [f.status for f in self.features] + [f.status for f in self.families]
         return max(statuses, key=_ORDER.__getitem__, default="stable")
 
@@ -192,9 +198,9 @@ def drift_report(reference: Reference, x: np.ndarray, names: Sequence[str], *,
                          family_figures(features), excluded=list(exclude))
     if len(x) < MIN_ACCOUNTS:
         report.notes.append(
-            f"only {len(x)} accounts: sampling alone gives a PSI near {report.noise_floor:.2f}, "
-            f"so figures below {WATCH_PSI} cannot be told apart; compare at least "
-            f"{MIN_ACCOUNTS} accounts")
+            f"not enough data: {len(x)} account(s), and drift needs at least {MIN_ACCOUNTS} "
+            f"(sampling alone gives a PSI near {report.noise_floor:.2f} per feature, and some "
+            "feature past the thresholds below that)")
     return report
 
 

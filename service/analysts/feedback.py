@@ -280,5 +280,6 @@ def dispute_report(*, session: Session, report_id: str) -> Any:
 
     return session.execute(
         select(StoredTrustReport.platform, StoredTrustReport.account_id,
-               StoredTrustReport.assessment_id, StoredTrustReport.expires_at)
+               StoredTrustReport.assessment_id, StoredTrustReport.expires_at,
+               StoredTrustReport.api_key_id)
         .where(StoredTrustReport.report_id == report_id)).one_or_none()

@@ -2,14 +2,15 @@
 
 - **Expired data** (``purge_expired``): scored snapshots past
   ``TRUECLOUT_SNAPSHOT_RETENTION_DAYS`` (their compressed JSON is in the row,
-  so it goes with it) and trust-check reports past their expiry.  Assessments
+  so it goes with it), the edges those snapshots added to the edge store
+  (``db.edges``) and trust-check reports past their expiry.  Assessments
   (the audit record) stay.  Deleted in batches, one transaction each, so a
   large purge never holds a long lock; the server runs it at start-up and
   every ``TRUECLOUT_PURGE_INTERVAL_HOURS`` (``PeriodicPurge``), and
   ``trueclout purge --expired`` runs it on demand.
 - **One account, on request** (``purge_account``): every stored snapshot,
   assessment, trust-check report, feedback label and dispute of that
-  platform account, in one transaction: all of it or nothing.
+  platform account, and the edges its snapshots added, in one transaction: all of it or nothing.
 
 Each purge leaves one row in ``purge_log``: when, what scope, who asked, and
 how many rows each table lost; never which account.
@@ -28,8 +29,14 @@ from sqlalchemy.orm import Session
 from trueclout.contract import PLATFORMS
 from trueclout.errors import UserError
 from trueclout.files import utc_now
+from trueclout.service.db.edges import (
+    GraphSource,
+    delete_account_sources,
+    delete_expired_sources,
+)
 from trueclout.service.db.engine import Database
 from trueclout.service.db.feedback import FeedbackItem, PurgeRecord
+from trueclout.service.db.idempotency import delete_account_answers, delete_expired_answers
 from trueclout.service.db.models import StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport, delete_expired_trust_reports
@@ -38,6 +45,8 @@ from trueclout.service.runtime.tasks import stop_task
 log = logging.getLogger("trueclout.service")
 
 BATCH_ROWS = 5_000
+# Each graph source holds up to 120,000 edge rows (a full snapshot): fewer per batch.
+GRAPH_BATCH_SOURCES = 200
 
 
 def _log_purge(session: Session, *, scope: str, counts: dict[str, int], now: datetime,
@@ -65,8 +74,16 @@ def purge_expired(database: Database, *, now: datetime | None = None,
             on_batch(deleted)
         if deleted < batch:
             break
+    graph_sources = 0
+    while True:  # an account's edges go with the snapshot that wrote them
+        deleted = database.call(delete_expired_sources, now=now, batch=GRAPH_BATCH_SOURCES)
+        graph_sources += deleted
+        if deleted < GRAPH_BATCH_SOURCES:
+            break
     reports = database.call(delete_expired_trust_reports, now=now)
-    counts = {"scored_snapshots": snapshots, "trust_reports": reports}
+    answers = database.call(delete_expired_answers, now=now)
+    counts = {"scored_snapshots": snapshots, "trust_reports": reports,
+              "graph_sources": graph_sources, "idempotency_keys": answers}
     if any(counts.values()):  # a purge that found nothing leaves no trace
         database.call(_log_purge, scope="expired", counts=counts, now=now,
                       requested_by=requested_by)
@@ -87,7 +104,8 @@ def parse_account(text: str) -> tuple[str, str]:
 def account_counts(*, session: Session, platform: str, account_id: str) -> dict[str, int]:
     """How many rows of each table hold this account's data (what a purge would remove)."""
     tables = {"scored_snapshots": ScoredSnapshot, "assessments": StoredAssessment,
-              "trust_reports": StoredTrustReport, "feedback_items": FeedbackItem}
+              "trust_reports": StoredTrustReport, "feedback_items": FeedbackItem,
+              "graph_sources": GraphSource}
     return {name: int(session.scalar(
         select(func.count()).select_from(model)
         .where(model.platform == platform, model.account_id == account_id)) or 0)
@@ -106,6 +124,10 @@ def purge_account(*, session: Session, platform: str, account_id: str, now: date
         result = session.execute(delete(model).where(model.platform == platform,
                                                      model.account_id == account_id))
         counts[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    counts["graph_sources"] = delete_account_sources(session=session, platform=platform,
+                                                     account_id=account_id)
+    counts["idempotency_keys"] = delete_account_answers(session=session, platform=platform,
+                                                        account_id=account_id)
     _log_purge(session, scope="account", counts=counts, now=now, requested_by=requested_by)
     return counts
 

@@ -7,6 +7,7 @@ dependency in the thread pool, which costs a thread hop per request.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -15,9 +16,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from trueclout.contract import validate_json
 from trueclout.service.analysts.disputes import DisputeLimiter
 from trueclout.service.db.engine import Database, StorageError
 from trueclout.service.db.keys import SCOPES, KeyInfo
+from trueclout.service.db.models import as_utc
 from trueclout.service.runtime.auth import authorize
 from trueclout.service.runtime.errors import ApiError, invalid_snapshot
 from trueclout.service.scoring.scorer import Scorer, require_ready
@@ -90,6 +93,15 @@ RecruiterKey = Annotated[KeyInfo, Depends(require_scope("recruiter"))]
 AnyScopeKey = Annotated[KeyInfo, Depends(require_scope(*SCOPES))]
 
 
+def utc_in_range(value: datetime | None) -> datetime | None:
+    """A query's time in UTC (a time without a zone taken as UTC); one that cannot be
+    expressed in UTC (``0001-01-01T00:00:00+14:00``) is a 422, not an overflow."""
+    try:
+        return as_utc(value)
+    except OverflowError:
+        raise ValueError("is outside the range of times this service handles") from None
+
+
 def page_cursor(before: str | None, decode: Callable[[str], C]) -> C | None:
     """The ``before`` cursor of a paged list, decoded; one it did not hand out is a 422."""
     if before is None:
@@ -101,10 +113,29 @@ def page_cursor(before: str | None, decode: Callable[[str], C]) -> C | None:
             {"field": "query.before", "reason": str(exc), "type": "cursor"}]) from None
 
 
-async def parse_body(request: Request, model: type[M], what: str = "snapshot") -> M:
-    """The raw JSON body as ``model``: pydantic's own JSON parser (fast, exact field paths),
-    which is why routes read bodies themselves; 400 for no JSON, 422 naming each field."""
+def require_json(request: Request) -> None:
+    """415 for a body declared as something other than JSON (a form, plain text): it is
+    not scored by guess.  A body with no Content-Type at all is read as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media_type = declared.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not (
+            media_type.startswith("application/") and media_type.endswith("+json")):
+        raise ApiError(415, "send the body as JSON with `Content-Type: application/json`",
+                       details=[{"field": "header.content-type",
+                                 "reason": f"is {declared[:100]!r}, not application/json",
+                                 "type": "unsupported_media_type"}])
+
+
+async def parse_body(request: Request, model: type[M], what: str = "snapshot", *,
+                     known_keys: frozenset[str] | None = None) -> M:
+    """The raw JSON body as ``model`` (``contract.validate_json``: duplicate keys and key
+    floods refused, then pydantic's own JSON parser with exact field paths), which is why
+    routes read bodies themselves; 415 for a body not sent as JSON, 400 for no JSON, 422
+    naming each field."""
+    require_json(request)
     try:
-        return model.model_validate_json(await request.body())
+        return validate_json(model, await request.body(), known_keys=known_keys)
     except ValidationError as exc:
         raise invalid_snapshot(exc, what=what) from None

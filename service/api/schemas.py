@@ -55,7 +55,7 @@ class ScorePoint(_Out):
 
     assessment_id: str
     scored_at: datetime
-    raw_score: float | None
+    raw_score: float | None  # the caller's own score, echoed exactly as sent
     adjusted_score: float | None
     risk: Risk
     tactics: Tactics
@@ -92,6 +92,7 @@ _DESCRIPTIONS = {
     403: "The API key lacks the scope this endpoint needs",
     404: "Not found",
     413: "The body is larger than the configured maximum",
+    415: "The body was sent with a Content-Type other than application/json",
     422: "Validation failed; `details` names each field",
     429: "Rate limit exceeded; see the `Retry-After` header",
     503: "Model not loaded, or the database failed (nothing was stored)",

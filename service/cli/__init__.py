@@ -1,4 +1,4 @@
-"""Service commands: `trueclout serve`, `keys create|list|revoke`, `score`, `rings`.
+"""Service commands: `serve`, `keys create|list|revoke`, `score`, `rings`, `trust-check`, `history`.
 
 Every command reads the same settings (``TRUECLOUT_DATA_DIR``,
 ``TRUECLOUT_DATABASE_URL``, ...), so a key created here works against a server
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from trueclout.cli.options import QuietOption
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -121,9 +123,12 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id `keys list` s
 
 
 def score(
-    file: Annotated[Path, typer.Argument(help="A JSON or JSON Lines file of AccountSnapshots.")],
+    file: Annotated[Path, typer.Argument(
+        help="AccountSnapshots: a JSON or JSON Lines file, or a Parquet table folder "
+             "(as `trueclout simulate` writes).")],
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write assessments here (JSON Lines) instead of stdout.")] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Score FILE offline with the active model: one assessment per line, as the API returns it.
 
@@ -137,7 +142,8 @@ def score(
     from trueclout.settings import get_settings
 
     # A bar only on a terminal: in a log, the lines naming invalid records are what matters.
-    with StageProgress(enabled=sys.stderr.isatty(), rate_unit="snapshots") as progress:
+    with StageProgress(enabled=sys.stderr.isatty() and not quiet,
+                       rate_unit="snapshots") as progress:
         good, bad = score_file(file, out, settings=get_settings(), progress=progress,
                                report=lambda line: typer.echo(line, err=True))
     typer.echo(f"scored {good} snapshot(s), {bad} invalid in {file}", err=True)
@@ -156,7 +162,9 @@ def register(app: typer.Typer) -> None:
     cli_batch.register(app)
     from trueclout.service.cli import drift as cli_drift
     from trueclout.service.cli import feedback as cli_feedback
+    from trueclout.service.cli import history as cli_history
     from trueclout.service.cli import retention as cli_retention
+    from trueclout.service.cli import trust as cli_trust
 
-    for module in (cli_feedback, cli_retention, cli_drift):
+    for module in (cli_feedback, cli_retention, cli_drift, cli_trust, cli_history):
         module.register(app)

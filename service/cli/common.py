@@ -8,7 +8,8 @@ inside the functions, so ``trueclout --help`` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,14 +37,31 @@ def open_database() -> Database:
 
 
 def call(fn: Callable[..., T], **kwargs: Any) -> T:
-    """A data function in one transaction; database failures become one user-facing message."""
-    from trueclout.errors import UserError
-    from trueclout.service.db.engine import StorageError
-
+    """A data function in one transaction; its refusals become one user-facing message."""
     database = open_database()
     try:
-        return database.call(fn, **kwargs)
-    except StorageError as exc:
-        raise UserError(f"the database refused the operation ({exc})") from exc
+        with service_errors():
+            return database.call(fn, **kwargs)
     finally:
         database.dispose()
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """The service's own refusals (as the API would answer them) as one CLI error line.
+
+    The commands reuse the service's functions, which refuse with ``ApiError``
+    (a status, a message, the fields at fault) or a storage failure.
+    """
+    from trueclout.errors import UserError
+    from trueclout.service.db.engine import StorageError
+    from trueclout.service.runtime.errors import ApiError
+
+    try:
+        yield
+    except StorageError as exc:
+        raise UserError(f"the database refused the operation ({exc})") from exc
+    except ApiError as exc:
+        fields = "; ".join(f"{d['field']}: {d['reason']}" for d in exc.details
+                           if d.get("field") and d.get("reason"))
+        raise UserError(exc.message + (f" ({fields})" if fields else "")) from None

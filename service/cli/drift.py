@@ -5,7 +5,7 @@ computes their features with the model's own follower component, and
 compares them with the model's training reference (``service/analysts/drift.py``:
 the same figures the service publishes in ``/metrics``).  Exit status: 0
 stable or "watch" (said in a warning), 1 drifted, 2 when it cannot tell (no
-reference, no data).
+reference, no data, or fewer accounts than a verdict needs: "not enough data").
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from trueclout.cli.options import QuietOption
 from trueclout.service.cli.common import DATE_FORMATS, utc
 
 DEFAULT_DAYS = 7
@@ -36,13 +37,14 @@ def drift(
     = DEFAULT_LIMIT,
     top: Annotated[int, typer.Option(min=0, help="Features listed, highest PSI first.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """PSI per feature and per family against the model's training data; warns on drift."""
     import json
 
     from trueclout.errors import UserError
     from trueclout.files import utc_now
-    from trueclout.models.reference import NoReferenceError
+    from trueclout.models.reference import NOT_ENOUGH_DATA, NoReferenceError
     from trueclout.models.registry import ModelRegistry
     from trueclout.progress import StageProgress
     from trueclout.service.analysts.drift import load_model_reference, recent_tables, tables_drift
@@ -67,13 +69,15 @@ def drift(
         where = f"stored snapshots since {start:%Y-%m-%d}"
     if tables.num_accounts == 0:
         raise UserError(f"no accounts to compare in {where}")
-    with StageProgress(enabled=not as_json) as progress:
+    with StageProgress(enabled=not (as_json or quiet)) as progress:
         report = tables_drift(reference, tables, follower, progress=progress)
     if as_json:
         typer.echo(json.dumps({"model": str(folder), "data": where, **report.to_json()},
                               indent=1, allow_nan=True))
     else:
         _print(report, where, folder, top)
+    if report.status == NOT_ENOUGH_DATA:
+        raise typer.Exit(2)
     if report.status == "drifted":
         raise typer.Exit(1)
 
@@ -83,6 +87,8 @@ def _print(report: Any, where: str, folder: Path, top: int) -> None:
 
     from rich.console import Console
     from rich.table import Table
+
+    from trueclout.models.reference import MIN_ACCOUNTS, NOT_ENOUGH_DATA
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(f"{report.n_accounts:,} accounts ({where}) against the training data of "
@@ -101,7 +107,8 @@ def _print(report: Any, where: str, folder: Path, top: int) -> None:
                              f"{f.nan_share_reference:.0%}", f"{f.nan_share_now:.0%}")
         console.print(features)
     for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
+        if report.status != NOT_ENOUGH_DATA:  # the verdict line below says it
+            typer.echo(f"note: {note}", err=True)
     if report.excluded:
         typer.echo(f"left out: the {len(report.excluded)} graph_* features (they describe a "
                    "whole set's engagement graph; see docs/ANALYSTS.md)", err=True)
@@ -109,7 +116,11 @@ def _print(report: Any, where: str, folder: Path, top: int) -> None:
                f"{report.noise_floor:.3f}", err=True)
     drifted = [f.name for f in report.features if f.status == "drifted"]
     watch = [f.name for f in report.features if f.status == "watch"]
-    if report.status == "drifted":
+    if report.status == NOT_ENOUGH_DATA:
+        typer.echo(f"not enough data: {report.n_accounts:,} account(s) in {where}; a drift "
+                   f"verdict needs at least {MIN_ACCOUNTS:,} (below that, sampling alone moves "
+                   "some feature past the thresholds)", err=True)
+    elif report.status == "drifted":
         typer.echo(f"warning: DRIFTED: the model is scoring a population it was not trained on "
                    f"({len(drifted)} feature(s) above PSI 0.25: {', '.join(drifted[:6])}"
                    f"{'...' if len(drifted) > 6 else ''}); check the data, then retrain", err=True)

@@ -1,6 +1,7 @@
-"""`trueclout feedback list` and `trueclout feedback export`: the analysts' queue from a terminal.
+"""`trueclout feedback list|decide|export`: the analysts' queue from a terminal.
 
-Both read the database of the current settings, like `trueclout keys`.
+All read the database of the current settings, like `trueclout keys`; deciding
+is ``PATCH /v1/feedback/{id}``'s own function (``analysts.feedback.review_item``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from trueclout.cli.options import QuietOption
 from trueclout.service.cli.common import DATE_FORMATS, utc
 
 feedback_app = typer.Typer(help="The analysts' queue: list labels and disputes, export labels "
@@ -87,11 +89,43 @@ def _print_items(items: list[Any]) -> None:
     Console(width=160).print(table)
 
 
+@feedback_app.command("decide")
+def decide(
+    item_id: Annotated[str, typer.Argument(help="The item's id, as `feedback list` shows it.")],
+    status: Annotated[StatusName, typer.Option(help="upheld, rejected, or open again.")],
+    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+    label: Annotated[bool, typer.Option(
+        "--label/--no-label", help="Disputes: when upholding, also file a false_positive "
+        "label for the account.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the item as JSON.")] = False,
+) -> None:
+    """Decide a label or dispute, as an analyst would through the API."""
+    from pydantic import ValidationError
+
+    from trueclout.contract import describe_errors
+    from trueclout.errors import UserError
+    from trueclout.files import utc_now
+    from trueclout.service.analysts.feedback import FeedbackUpdate, review_item
+    from trueclout.service.cli.common import call
+
+    try:
+        update = FeedbackUpdate(status=status.value, resolution_note=note,
+                                create_label=None if label else False)
+    except ValidationError as exc:
+        raise UserError("; ".join(f"--{d['field'].replace('_', '-')}: {d['reason']}"
+                                  for d in describe_errors(exc))) from None
+    item = call(review_item, item_id=item_id, update=update, key_id=None, now=utc_now())
+    if as_json:
+        typer.echo(item.model_dump_json())
+    else:
+        typer.echo(f"{item.kind} {item.id} is now {item.status}")
+
+
 @feedback_app.command("export")
 def export(
     out: Annotated[Path, typer.Option(help="A new folder for the labelled snapshot set.")],
     since: SinceOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write the labels filed since DATE, joined with their scored snapshots, in the training
     format (tables + labels.parquet); the latest label per account wins."""

@@ -76,6 +76,9 @@ class FeedbackItem(Base):
     reviewed_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    # A public dispute's sha256 of (report id, client address): one open dispute per
+    # connection and report, never matchable across reports (migration 0005).
+    filer_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class PurgeRecord(Base):
@@ -137,11 +140,15 @@ def get_item(*, session: Session, item_id: str, for_update: bool = False) -> Fee
     return session.scalars(query).one_or_none()
 
 
-def open_disputes_of_report(*, session: Session, report_id: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(FeedbackItem)
-        .where(FeedbackItem.kind == "dispute", FeedbackItem.report_id == report_id,
-               FeedbackItem.status == "open")) or 0
+def open_disputes_of_report(*, session: Session, report_id: str, **match: Any) -> int:
+    """Open disputes of a report; ``match``: column values they must also have (None: NULL)."""
+    query = (select(func.count()).select_from(FeedbackItem)
+             .where(FeedbackItem.kind == "dispute", FeedbackItem.report_id == report_id,
+                    FeedbackItem.status == "open"))
+    for column, value in match.items():
+        field = getattr(FeedbackItem, column)
+        query = query.where(field.is_(None) if value is None else field == value)
+    return session.scalar(query) or 0
 
 
 def labels_derived_from(*, session: Session, item_id: str) -> list[FeedbackItem]:

@@ -77,15 +77,26 @@ def encode_cursor(at: datetime, ident: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Row ids are positive and fit the databases' 64-bit integers.
+MAX_ROW_ID = 2**63 - 1
+
+
 def decode_cursor(text: str) -> tuple[datetime, int]:
-    """``encode_cursor``'s (time, id); ValueError for anything this service did not hand out."""
+    """``encode_cursor``'s (time, id); ValueError for anything this service did not hand out.
+
+    The time comes back in UTC and the id within a row id's range, so no forged cursor
+    reaches the database with a value it cannot hold (an overflow there would be a 500).
+    """
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        when, _, ident = raw.partition("|")
+        when, _, ident_text = raw.partition("|")
         at = datetime.fromisoformat(when)
         if at.tzinfo is None:
             raise ValueError("naive time")
-        return at, int(ident)
+        ident = int(ident_text)
+        if not 0 < ident <= MAX_ROW_ID:
+            raise ValueError("id out of range")
+        return at.astimezone(UTC), ident
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise ValueError("is not a cursor returned by this endpoint") from exc
 

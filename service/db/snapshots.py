@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trueclout.assessment import Assessment
 from trueclout.service.db.assessments import store_assessments
+from trueclout.service.db.edges import SnapshotGraph, store_snapshot_edges
 from trueclout.service.db.models import Base, UTCDateTime
 
 # zlib at level 1: a 148 KiB benchmark snapshot becomes 17 KiB in 0.35 ms;
@@ -77,7 +78,8 @@ def store_scored(
     stored_at: datetime,
     retention_days: int,
 ) -> None:
-    """Store assessments and, unless retention is 0, the snapshot of each, in one transaction.
+    """Store assessments and, unless retention is 0, the snapshot of each and its edges
+    (``db.edges``), in one transaction.
 
     ``snapshots[i]`` is the snapshot ``items[i]`` was computed from, as the JSON
     bytes received or a parsed JSON value (encoded here, off the event loop).
@@ -103,6 +105,12 @@ def store_scored(
             "api_key_id": api_key_id,
         })
     session.execute(insert(ScoredSnapshot), rows)
+    # The graph of everything scored (for the ring refresher), in the same transaction.
+    graphs = [SnapshotGraph.of(document, platform=assessment.platform,
+                               account_id=assessment.account_id, received_at=stored_at)
+              for (assessment, _), document in zip(items, snapshots, strict=True)]
+    store_snapshot_edges(session=session, graphs=graphs, stored_at=stored_at,
+                         expires_at=expires_at)
 
 
 @dataclass(frozen=True)

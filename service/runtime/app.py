@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from trueclout import __version__
 from trueclout.service.analysts.disputes import DisputeLimiter
@@ -23,10 +24,14 @@ from trueclout.service.runtime.errors import install_error_handlers
 from trueclout.service.runtime.logs import configure_logging
 from trueclout.service.runtime.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from trueclout.service.runtime.ratelimit import RateLimiter
+from trueclout.service.runtime.ring_refresh import PeriodicRingRefresh
 from trueclout.service.scoring.scorer import Scorer, load_scorer
 from trueclout.service.web.errors import PageErrorsMiddleware
 from trueclout.service.web.main import PAGE_ROUTERS
 from trueclout.settings import Settings, get_settings
+
+# Where Swagger UI's and ReDoc's scripts are served (from the fastapi-offline package).
+DOCS_ASSETS_URL = "/docs/assets"
 
 DESCRIPTION = """\
 Is this influence real? Adjusted scores, manipulation risk, suspected tactics
@@ -62,6 +67,8 @@ def create_app(
     if drift is not None:
         scorer = ObservingScorer(scorer, drift)
     purge = PeriodicPurge(database, settings.purge_interval_hours)
+    ring_refresh = PeriodicRingRefresh(database, settings)
+    metrics.watch_ring_table(settings.resolved_ring_table)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,24 +78,30 @@ def create_app(
             gc.collect()
             gc.freeze()
         purge.start()
+        ring_refresh.start()
         if drift is not None:
             drift.start(settings.drift_refresh_seconds)
         yield
         if drift is not None:
             await drift.stop()
+        await ring_refresh.stop()
         await purge.stop()
         if owns_database:
             database.dispose()
 
-    app = FastAPI(title="TrueClout", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work
+    # offline and behind a firewall, and no third party sees who reads the API docs.
+    app = FastAPIOffline(title="TrueClout", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS_URL)
     app.state.settings = settings
     app.state.scorer = scorer
     app.state.drift = drift
     app.state.database = database
     app.state.keys = KeyAuthenticator(database, cache_seconds=settings.key_cache_seconds)
-    app.state.limiter = RateLimiter(default_rate=settings.rate_limit_per_second,
-                                    burst_seconds=settings.rate_limit_burst_seconds)
+    app.state.limiter = RateLimiter(
+        default_rate=settings.rate_limit_per_second,
+        burst_seconds=settings.rate_limit_burst_seconds,
+        unauthenticated_rate=settings.unauthenticated_rate_per_second)
     app.state.dispute_limiter = DisputeLimiter(settings.dispute_rate_per_hour)
     install_error_handlers(app)
     for router in (*ROUTERS, *PAGE_ROUTERS):

@@ -10,6 +10,7 @@ name each offending field the way ``trueclout validate`` does.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import Scope
 
 from trueclout.contract import describe_errors, format_loc
@@ -83,6 +85,16 @@ def error_body(
                       "details": [dict(d) for d in details]}}
 
 
+# An absolute file path (two components or more): where the server keeps its files is
+# nobody's business but the operator's, who finds it in the logs.
+_SERVER_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"():,;/]+/)+([^\s'\"():,;/]*)")
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with each absolute path cut to its last part: ``.../card.json``."""
+    return _SERVER_PATH.sub(lambda m: f".../{m.group(1)}", text)
+
+
 def error_response(
     scope: Scope,
     status: int,
@@ -92,6 +104,10 @@ def error_response(
     details: Sequence[Mapping[str, str]] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The standard error body; a server fault's (5xx) text shows no server paths."""
+    if status >= 500:
+        message = without_server_paths(message)
+        details = [{k: without_server_paths(v) for k, v in d.items()} for d in details]
     body = error_body(code or CODE_BY_STATUS.get(status, "error"), message,
                       request_id=request_id_of(scope), details=details)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json",
@@ -109,7 +125,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     messages = {404: "no such endpoint", 405: "method not allowed on this endpoint"}
     message = messages.get(exc.status_code) or str(exc.detail)
-    return error_response(request.scope, exc.status_code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{message}; it allows {', '.join(allowed)}"
+    return error_response(request.scope, exc.status_code, message, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's).
+
+    Asked of the routes themselves, one method at a time: included routers match as
+    a whole, so their routes' methods cannot simply be listed.
+    """
+    return [method for method in _METHODS
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                   for route in app.router.routes)]
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
@@ -125,6 +160,7 @@ async def _request_validation_error(request: Request, exc: Exception) -> Respons
 
 
 async def _model_not_loaded(request: Request, exc: Exception) -> Response:
+    """503 saying why (the full reason, paths included, is in the service log)."""
     return error_response(request.scope, 503, str(exc), code="model_not_loaded")
 
 

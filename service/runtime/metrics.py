@@ -8,6 +8,8 @@ there and ``/metrics`` (answered by any worker) adds them all up.
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -51,8 +53,54 @@ MODEL_LOADED = Gauge(
 )
 
 
+# The ring table (service/runtime/ring_refresh.py): each worker publishes the last
+# refresh it read from the database; the age is measured when /metrics is answered.
+RING_TABLE_AGE = Gauge(
+    "trueclout_ring_table_age_seconds",
+    "Seconds since the ring table in use was written (NaN: no table).",
+    multiprocess_mode="mostrecent",
+)
+RING_TABLE_ACCOUNTS = Gauge(
+    "trueclout_ring_table_accounts",
+    "Accounts in the ring table the last refresh wrote.",
+    multiprocess_mode="mostrecent",
+)
+RING_TABLE_EDGES = Gauge(
+    "trueclout_ring_table_edges",
+    "Edges of the stored graph the last refresh read.",
+    multiprocess_mode="mostrecent",
+)
+RING_REFRESH_SECONDS = Gauge(
+    "trueclout_ring_refresh_duration_seconds",
+    "Wall time of the last ring-table refresh (read, detect, write).",
+    multiprocess_mode="mostrecent",
+)
+RING_REFRESHED_AT = Gauge(
+    "trueclout_ring_table_refreshed_timestamp_seconds",
+    "When the last ring-table refresh completed (Unix time).",
+    multiprocess_mode="mostrecent",
+)
+_ring_table: Path | None = None
+
+
+def watch_ring_table(path: Path | None) -> None:
+    """The ring table file this process serves from, whose age /metrics reports."""
+    global _ring_table
+    _ring_table = path
+
+
+def _measure_ring_table_age() -> None:
+    if _ring_table is None:
+        return
+    try:
+        RING_TABLE_AGE.set(max(0.0, time.time() - _ring_table.stat().st_mtime))
+    except OSError:
+        RING_TABLE_AGE.set(float("nan"))
+
+
 def render() -> tuple[bytes, str]:
     """The exposition text for this process, or for all workers in multiprocess mode."""
+    _measure_ring_table_age()
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 

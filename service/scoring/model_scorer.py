@@ -10,19 +10,22 @@ batch scoring uses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
 from trueclout.files import utc_now
-from trueclout.models.artifact import SHIPPED_DIR, Artifact, load_artifact
+from trueclout.models.artifact import Artifact, load_artifact
 from trueclout.models.registry import ModelRegistry
 from trueclout.service.scoring.assess import assess_snapshots
 from trueclout.service.scoring.reasons import DEFAULT_POLICY, ReasonPolicy
 from trueclout.service.scoring.ring_lookup import RingTableLookup
 from trueclout.service.scoring.scorer import ModelInfo
 from trueclout.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # One thread per process: a server runs one worker process per core.
 PREDICT_THREADS = 1
@@ -36,15 +39,18 @@ class ModelScorer:
         self.artifact = artifact
         self.rings = rings
         self.policy = policy
-        self._info = ModelInfo(name=artifact.name, version=artifact.version, card=artifact.card)
+        # Beside the card's own fields, whether its signature was checked (models/signing.py).
+        card = {**artifact.card, "signature_check": {"status": artifact.signature_status,
+                                                     "note": artifact.signature_note}}
+        self._info = ModelInfo(name=artifact.name, version=artifact.version, card=card)
+        if artifact.signature_status != "verified":
+            log.warning("model %s: %s", artifact.version, artifact.signature_note)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelScorer:
         """The registry's active model and the configured ring table (raises if unusable)."""
-        models_dir = settings.resolved_models_dir
-        path = ModelRegistry(models_dir).active()
-        artifact = load_artifact(path, trusted_dir=(models_dir, SHIPPED_DIR),
-                                 nthread=PREDICT_THREADS)
+        path = ModelRegistry(settings.resolved_models_dir).active()
+        artifact = load_artifact(path, nthread=PREDICT_THREADS)
         rings = RingTableLookup(settings.resolved_ring_table,
                                 check_seconds=settings.ring_table_check_seconds)
         return cls(artifact, rings)

@@ -13,7 +13,9 @@ one plain-language sentence and its contribution.  The rule:
    unknown (NaN) contributes nothing: missing data is never a reason.  Nor
    does a feature at its cleanest value (a share of 0 where more is riskier,
    1 where less is; a non-negative score such as a loss or burst z of 0):
-   "0% of ..." or "lost 0 followers" explains nothing.
+   "0% of ..." or "lost 0 followers" explains nothing.  Nor does a feature at or
+   below its evidence floor (``scoring.evidence``: what 95% of genuine
+   accounts show): a value that is normal for genuine accounts is no evidence.
 2. Contributions are summed per reason code; a code is a candidate when its
    sum is at least ``min_contribution`` (log-odds; a smaller push is noise,
    not a reason).  Only signals that *raised* the risk are reasons.
@@ -40,6 +42,7 @@ import numpy as np
 from trueclout.assessment import Reason
 from trueclout.features.frame import FeatureFrame
 from trueclout.features.registry import REGISTRY, render_reason, spec
+from trueclout.service.scoring.evidence import below_floor
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ def rank_reasons(frame: FeatureFrame, contributions: np.ndarray, risk: np.ndarra
     n = len(frame)
     if policy.max_reasons <= 0 or n == 0:
         return RankedReasons([[] for _ in range(n)])
-    silent = np.isnan(frame.values) | (frame.values == _clean_ends(frame.names)[None, :])
+    silent = (np.isnan(frame.values) | (frame.values == _clean_ends(frame.names)[None, :])
+              | below_floor(frame.names, frame.values))
     known = np.where(silent, 0.0, np.asarray(contributions, dtype=np.float64))
     membership = _membership(frame.names)
     grouped = known @ membership

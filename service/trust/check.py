@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from trueclout.contract import AccountSnapshot, describe_errors
 from trueclout.files import utc_now
@@ -79,8 +81,13 @@ async def run_trust_check(
     database: Database,
     settings: Settings,
     api_key_id: int | None,
+    in_same_transaction: Callable[[Session, TrustReport, str], None] | None = None,
 ) -> tuple[TrustReport, str]:
-    """The stored report and its JSON, exactly as stored."""
+    """The stored report and its JSON, exactly as stored.
+
+    ``in_same_transaction`` runs in the transaction that stores the report (the API
+    records its answer there for ``Idempotency-Key`` retries).
+    """
     now = utc_now()
     snapshot, source = await resolve_snapshot(request, database, now)
     problems = identity_problems(request, snapshot)
@@ -93,13 +100,20 @@ async def run_trust_check(
         expires_at=now + timedelta(days=settings.trust_report_ttl_days),
         request=request, snapshot=snapshot, assessment=assessment, source=source)
     body = report.model_dump_json()
-    await database.run(store_trust_report, report=NewTrustReport(
+    row = NewTrustReport(
         report_id=report.report_id, created_at=report.created_at,
         expires_at=report.expires_at, platform=report.subject.platform,
         account_id=report.subject.account_id, handle=report.subject.handle,
         claimed_score=report.scores.claimed, verdict=report.verdict.level,
         assessment_id=report.assessment_id, model_name=report.model.name,
-        model_version=report.model.version, body=body), api_key_id=api_key_id)
+        model_version=report.model.version, body=body)
+
+    def store(*, session: Session) -> None:
+        store_trust_report(session=session, report=row, api_key_id=api_key_id)
+        if in_same_transaction is not None:
+            in_same_transaction(session, report, body)
+
+    await database.run(store)
     return report, body
 
 

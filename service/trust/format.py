@@ -34,6 +34,15 @@ def human_score(value: float | None) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
 
+def human_age(days: int) -> str:
+    """``45 days``, ``6 months``, ``2 years``: how old something is, as people say it."""
+    if days < 60:
+        return plural(days, "day")
+    if days < 730:
+        return plural(days * 12 // 365, "month")
+    return plural(days // 365, "year")
+
+
 def human_bytes(size: int) -> str:
     """``16 MiB``, ``256 KiB``: sizes as upload limits are usually written."""
     if size >= 1024 * 1024:

@@ -26,7 +26,7 @@ from trueclout.features.humanize import pct
 from trueclout.service.scoring.adjustment import discounted_parts
 from trueclout.service.scoring.corrections import is_correction_note
 from trueclout.service.trust.coverage import describe_coverage
-from trueclout.service.trust.format import human_count, human_date, plural
+from trueclout.service.trust.format import human_age, human_count, human_date, plural
 from trueclout.service.trust.request import TrustCheckRequest
 from trueclout.service.trust.scores import compare_scores
 from trueclout.service.trust.verdict import (
@@ -44,6 +44,10 @@ from trueclout.service.trust.wording import (
 )
 
 PAGE_PATH = "/trust/{report_id}"
+# Data read longer before the check than this is called out beside the verdict: a month is
+# enough for an audience, its growth and its engagement to change (and for a platform to purge
+# the inauthentic followers the check might have found).
+STALE_DATA_DAYS = 30
 API_PATH = "/v1/trust-check/{report_id}"
 Source = Literal["snapshot", "stored_snapshot"]
 NEGATIVE_VERDICTS = frozenset({"questionable", "likely_manipulated"})
@@ -306,3 +310,13 @@ def expiry_notice(report: TrustReport) -> str:
     """The sentence every page carries about when its link stops working."""
     return (f"This report expires on {human_date(report.expires_at)}; after that, its link "
             "shows “not found”.")
+
+
+def data_age_notice(report: TrustReport) -> str | None:
+    """The sentence the verdict carries when its data is old (``STALE_DATA_DAYS``); else None."""
+    days = (report.created_at - report.observed_at).days
+    if days <= STALE_DATA_DAYS:
+        return None
+    return (f"The account's data was read on {human_date(report.observed_at)}, "
+            f"{human_age(days)} before this check. The account may have changed since: the "
+            "verdict describes it as it was then.")

@@ -18,7 +18,7 @@ from trueclout.service.trust.format import (
     human_score,
     plural,
 )
-from trueclout.service.trust.report import Growth, ScoresOut
+from trueclout.service.trust.report import NEGATIVE_VERDICTS, Growth, ScoresOut, TrustReport
 
 SCORE_WIDTH, SCORE_HEIGHT = 300, 200
 SCORE_BASELINE, SCORE_BAR_MAX, SCORE_BAR_WIDTH = 160, 130, 56
@@ -92,6 +92,39 @@ class GrowthMark:
     label: str
 
 
+# Why days the growth signals marked do not count against the account, by verdict: a
+# green (or "cannot tell") page must not show red warnings without saying so.
+UNCOUNTED_BURSTS: dict[str, str] = {
+    "consistent": (
+        "These days do not count against the account: taken with the rest of its data, the "
+        "check found its growth consistent with genuine influence. A post or a mention that "
+        "draws wide attention brings followers in bursts like these."),
+    "cannot_tell": (
+        "These days do not count against the account: with this little data, bursts are not "
+        "evidence either way."),
+    "negative": (
+        "These days are shown for context only: the verdict does not rest on the account's "
+        "follower growth."),
+}
+
+
+def bursts_count(report: TrustReport) -> bool:
+    """Whether the marked days are part of what the verdict rests on.
+
+    Only a negative verdict with a growth signal (the burst signal, or a reason
+    from the growth family) counts them; on any other page they are context.
+    """
+    if report.verdict.level not in NEGATIVE_VERDICTS:
+        return False
+    return (any(s.code == "follower_bursts" for s in report.signals)
+            or any(r.family == "growth" for r in report.reasons))
+
+
+def uncounted_bursts_note(report: TrustReport) -> str:
+    level = report.verdict.level
+    return UNCOUNTED_BURSTS["negative" if level in NEGATIVE_VERDICTS else level]
+
+
 @dataclass(frozen=True)
 class GrowthChart:
     width: int
@@ -106,23 +139,30 @@ class GrowthChart:
     x_ticks: list[Tick]
     rows: list[GrowthRow]
     description: str
+    # False: the marks are drawn neutrally and the description says why they do not count.
+    marks_count: bool
 
 
 def _signed(change: int | None) -> str:
     return "" if change is None else f"{change:+,}"
 
 
-def growth_chart(growth: Growth) -> GrowthChart | None:
-    """The follower curve with the flagged days marked; None with fewer than two points."""
+def growth_chart(report: TrustReport) -> GrowthChart | None:
+    """The follower curve with the flagged days marked; None with fewer than two points.
+
+    The y axis starts at zero: an axis cut at the lowest count would make a
+    gain of a few percent look like a leap.
+    """
+    growth: Growth = report.growth
     points = growth.points
     if len(points) < 2:
         return None
     first, last = points[0].date, points[-1].date
     span_days = max(1, (last - first).days)
-    low = min(p.followers for p in points)
     high = max(p.followers for p in points)
-    pad = max(1.0, (high - low) * 0.08)
-    y_low, y_high = max(0.0, low - pad), high + pad
+    y_low, y_high = 0.0, max(1.0, high * 1.08)
+    counted = bursts_count(report)
+    burst_words = "marked as a sudden burst" if counted else "of unusually fast growth"
 
     def x_of(day: date) -> float:
         return round(PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (day - first).days / span_days, 1)
@@ -148,7 +188,9 @@ def growth_chart(growth: Growth) -> GrowthChart | None:
     if marks:
         days = ", ".join(f"{human_date(r.day)} ({_signed(r.change) or 'first day'})"
                          for r in rows if r.flagged)
-        description += f"{plural(len(marks), 'day')} marked as a sudden burst: {days}."
+        description += f"{plural(len(marks), 'day')} {burst_words}: {days}."
+        if not counted:
+            description += " " + uncounted_bursts_note(report)
     else:
         description += "No day is marked as a sudden burst."
     return GrowthChart(
@@ -156,10 +198,11 @@ def growth_chart(growth: Growth) -> GrowthChart | None:
         top=PLOT_TOP, bottom=PLOT_BOTTOM,
         polyline=" ".join(f"{x_of(p.date)},{y_of(p.followers)}" for p in points),
         marks=marks,
-        y_ticks=[Tick(y_of(high), human_compact(high)), Tick(y_of(low), human_compact(low))]
-        if high != low else [Tick(y_of(high), human_compact(high))],
+        y_ticks=[Tick(y_of(high), human_compact(high)), Tick(y_of(0), "0")]
+        if high > 0 else [Tick(y_of(0), "0")],
         x_ticks=[Tick(PLOT_LEFT, human_date(first)), Tick(x_of(middle), human_date(middle)),
                  Tick(PLOT_RIGHT, human_date(last))],
         rows=rows,
         description=description,
+        marks_count=counted,
     )

@@ -1,8 +1,9 @@
 """Disputing a trust-check verdict from its report page: ``POST /trust/{report_id}/dispute``.
 
 A public form: whoever holds the report's link may use it, with no key (the
-report id is the permission, as for the page itself).  The limits that keep
-it from being flooded are in ``service/analysts/disputes.py``.  A filed
+report id is the permission, as for the page itself); the recruiter who ran
+the check may add their key, which keeps slots of its own.  The limits that
+keep it from being flooded or used up are in ``service/analysts/disputes.py``.  A filed
 dispute lands in the analysts' queue (``GET /v1/feedback?kind=dispute``) and
 the browser goes (303) to a receipt page, ``/trust/{report_id}/disputes/{id}``,
 which also shows what an analyst decided, later.
@@ -25,6 +26,7 @@ from trueclout.service.analysts.disputes import (
 from trueclout.service.api.deps import DisputeLimiterDep
 from trueclout.service.db.engine import StorageError
 from trueclout.service.db.feedback import get_item
+from trueclout.service.runtime.auth import KeyRefused, authorize
 from trueclout.service.trust.check import is_report_id, read_report
 from trueclout.service.trust.report import TrustReport
 from trueclout.service.web.errors import page_error
@@ -71,6 +73,15 @@ async def submit_dispute(request: Request, report_id: str,
     except StarletteHTTPException as exc:
         return page_error(request, 400, f"The form could not be read ({exc.detail}).")
     form = DisputeForm.read(data)
+    key_id = None
+    if form.access_key and not form.errors:
+        try:
+            key_id = (await authorize(request, form.access_key, ("recruiter",))).id
+        except KeyRefused as refused:
+            retry = {"Retry-After": str(refused.retry_after)} if refused.status == 429 else {}
+            return page_error(request, refused.status, "The recruiter key was not accepted ("
+                              f"{refused.message}). Leave the key field empty to send the "
+                              "dispute without it.", retry)
     if form.errors:
         found = await read_report(report_id, request.app.state.database)
         if found.body is None:
@@ -80,7 +91,8 @@ async def submit_dispute(request: Request, report_id: str,
     try:
         item = await request.app.state.database.run(
             file_dispute, report_id=report_id, statement=form.statement, contact=form.contact,
-            now=utc_now(), max_open=settings.dispute_max_open_per_report)
+            now=utc_now(), max_open=settings.dispute_max_open_per_report,
+            address=request.client.host if request.client else "", key_id=key_id)
     except DisputeRefused as exc:
         return page_error(request, exc.status, exc.message)
     except StorageError:

@@ -37,6 +37,9 @@ FIELD_LABELS = {
     "contact": "How to reach you",
 }
 REQUEST_FIELDS = ("claimed_score", "platform", "handle", "assessment_id")
+# A chosen file of up to this size comes back as pasted text after an error (a browser
+# cannot refill a file input); a larger one must be chosen again.
+ECHO_FILE_BYTES = 1024 * 1024
 
 # Plainer words for the reasons pydantic gives, by error type.
 _PLAIN_BY_TYPE = {
@@ -49,11 +52,11 @@ _PLAIN_BY_TYPE = {
 }
 _PLAIN_BY_FIELD = {
     "claimed_score": "enter a number from 0 to 100",
-    "platform": "choose the platform the account is on",
+    "platform": "choose the platform the account is on (needed with an assessment id)",
 }
 _PLAIN_BY_FIELD_AND_TYPE = {
-    ("handle", "string_too_short"): "enter the account's handle",
-    ("handle", "empty_handle"): "enter the account's handle",
+    ("handle", "string_too_short"): "enter the account's handle (needed with an assessment id)",
+    ("handle", "empty_handle"): "enter the account's handle (needed with an assessment id)",
     ("handle", "string_too_long"): "is too long for a handle",
 }
 _BOUND = re.compile(r"^Input should be (greater|less) than or equal to (\S+)$")
@@ -128,10 +131,28 @@ class FormInput:
                    assessment_id=_text(form, "assessment_id"), file_bytes=file_bytes)
 
     def echo(self) -> dict[str, str]:
-        """What the form shows again after an error (never the key, never the file)."""
-        return {"claimed_score": self.claimed_score, "platform": self.platform,
-                "handle": self.handle, "snapshot_text": self.snapshot_text,
-                "assessment_id": self.assessment_id}
+        """What the form shows again after an error, so nothing typed or chosen is lost.
+
+        The key comes back into its (password) field: pages are sent
+        ``no-store``, so it is not kept anywhere but in the open page.  A
+        browser cannot refill a file input, so a chosen file of text comes
+        back as the pasted snapshot (``file_kept``), up to ``ECHO_FILE_BYTES``.
+        """
+        kept = self.kept_file_text()
+        return {"access_key": self.access_key, "claimed_score": self.claimed_score,
+                "platform": self.platform, "handle": self.handle,
+                "snapshot_text": self.snapshot_text if kept is None else kept,
+                "assessment_id": self.assessment_id, "file_kept": "yes" if kept else ""}
+
+    def kept_file_text(self) -> str | None:
+        """The chosen file as text to show in the paste box, when it can be (else None)."""
+        if (self.file_bytes is None or self.snapshot_text.strip()
+                or len(self.file_bytes) > ECHO_FILE_BYTES):
+            return None
+        try:
+            return self.file_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     @property
     def snapshot_field(self) -> str:
@@ -159,7 +180,25 @@ class FormInput:
             except orjson.JSONDecodeError as exc:
                 return [FormError(422, self.snapshot_field, None,
                                   f"is not valid JSON ({exc.args[0]})")], doc
+            _identity_from_snapshot(doc)
         return [], doc
+
+
+def _identity_from_snapshot(doc: dict[str, Any]) -> None:
+    """Platform and handle left blank on the form are the snapshot's own.
+
+    A snapshot names its account, so the form asks for them only to check a
+    stored assessment; typed in, they are still compared with the snapshot.
+    """
+    snapshot = doc.get("snapshot")
+    if not isinstance(snapshot, dict):
+        return
+    profile = snapshot.get("profile")
+    username = profile.get("username") if isinstance(profile, dict) else None
+    if not doc["platform"].strip() and isinstance(snapshot.get("platform"), str):
+        doc["platform"] = snapshot["platform"]
+    if not doc["handle"].strip() and isinstance(username, str):
+        doc["handle"] = username
 
 
 def form_request(form: FormInput) -> tuple[TrustCheckRequest | None, list[FormError]]:
@@ -202,6 +241,8 @@ class DisputeForm:
     statement: str = ""
     contact: str = ""
     errors: tuple[FormError, ...] = ()
+    # The recruiter key of whoever ran the check, if they give it (optional).
+    access_key: str = ""
 
     @classmethod
     def read(cls, form: FormData) -> DisputeForm:
@@ -209,7 +250,8 @@ class DisputeForm:
         statement = _text(form, "statement").replace("\r\n", "\n").strip()
         contact = _text(form, "contact").strip()
         return cls(statement, contact, tuple(FormError(422, name, None, reason) for name, reason
-                                             in dispute_problems(statement, contact)))
+                                             in dispute_problems(statement, contact)),
+                   _text(form, "access_key").strip())
 
     def errors_for(self, name: str) -> list[FormError]:
         return errors_by_field(self.errors).get(name, [])

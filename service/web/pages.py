@@ -25,7 +25,7 @@ from trueclout.service.runtime.errors import ApiError
 from trueclout.service.scoring.scorer import ModelNotLoaded
 from trueclout.service.trust.check import is_report_id, read_report, run_trust_check
 from trueclout.service.trust.format import human_bytes, human_date
-from trueclout.service.trust.report import TrustReport, expiry_notice
+from trueclout.service.trust.report import TrustReport, data_age_notice, expiry_notice
 from trueclout.service.web.charts import growth_chart, score_chart
 from trueclout.service.web.errors import page_error
 from trueclout.service.web.forms import FormError, FormInput, errors_by_field, form_errors
@@ -44,14 +44,16 @@ NOT_SAVED = "the report could not be saved; nothing was stored, try again"
 
 
 def _form_page(request: Request, form: FormInput, errors: list[FormError],
-               status: int = 200) -> Response:
+               status: int = 200, headers: dict[str, str] | None = None) -> Response:
     settings: Settings = request.app.state.settings
-    return render_page(
+    response = render_page(
         "trust_form.html", status=status, values=form.echo(), errors=errors,
         errors_by_field=errors_by_field(errors),
         platforms=[(p, FORM_PLATFORM_NAMES.get(p, PLATFORM_NAMES[p])) for p in PLATFORMS],
         max_size=human_bytes(settings.max_body_bytes),
         ttl_days=settings.trust_report_ttl_days)
+    response.headers.update(headers or {})
+    return response
 
 
 @router.get("/trust", name="trust_form")
@@ -87,7 +89,9 @@ async def submit_trust_form(request: Request) -> Response:
     try:
         key = await authorize(request, form.access_key, ("recruiter",))
     except KeyRefused as refused:
-        return _form_page(request, form, [_key_error(refused)], refused.status)
+        # A 429 says when to come back, as the API's does (RFC 9110 Retry-After).
+        retry = {"Retry-After": str(refused.retry_after)} if refused.status == 429 else {}
+        return _form_page(request, form, [_key_error(refused)], refused.status, retry)
     check, errors = form.request()
     if check is None:
         return _form_page(request, form, errors, 422)
@@ -136,7 +140,8 @@ def render_report(request: Request, report: TrustReport, *, status: int = 200,
     return render_page(
         "trust_report.html", status=status, report=report,
         platform_name=PLATFORM_NAMES[report.subject.platform],
-        score_chart=score_chart(report.scores), growth_chart=growth_chart(report.growth),
+        score_chart=score_chart(report.scores), growth_chart=growth_chart(report),
+        data_age_notice=data_age_notice(report),
         expiry_notice=expiry_notice(report), dispute_contact=settings.trust_dispute_contact,
         dispute=dispute)
 

@@ -297,8 +297,7 @@ class AccountModelSubject(Subject):
         path = folder / self.name
         save_artifact(path, fitted, name=self.name, training={}, metrics={},
                       registry_version=TOY_REGISTRY_VERSION)
-        return load_artifact(path, trusted_dir=folder,
-                             expected_features=(data.feature_names, TOY_REGISTRY_VERSION))
+        return load_artifact(path, expected_features=(data.feature_names, TOY_REGISTRY_VERSION))
 
 
 # ---------------------------------------------------------------------------------------------

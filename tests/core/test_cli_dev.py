@@ -16,7 +16,7 @@ import typer
 from trueclout.cli import dev, main
 
 DEV_COMMANDS = {"default-model", "samples", "calibrate-sim", "sim-to-real", "ring-injection",
-                "feature-docs", "schema", "migrate"}
+                "feature-docs", "evidence-floors", "schema", "migrate"}
 
 
 def _listed_commands(text: str) -> set[str]:

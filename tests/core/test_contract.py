@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tests.factories import iso, mutate, snapshot_dict
-from trueclout.contract import MAX_FOLLOWERS, AccountSnapshot, describe_errors
+from tests.hostile_inputs import BAD_FIELDS, HOSTILE, Hostile
+from trueclout.contract import (
+    MAX_ERRORS_SHOWN,
+    MAX_FOLLOWERS,
+    AccountSnapshot,
+    describe_errors,
+    field_names,
+    validate_json,
+)
 
 
 def errors_of(doc) -> list[dict[str, str]]:
@@ -33,25 +42,7 @@ def test_lists_and_optionals_may_be_missing() -> None:
     assert snap.posts == [] and snap.raw_score is None
 
 
-@pytest.mark.parametrize(
-    ("path", "value", "field", "reason_part"),
-    [
-        ("profile", ..., "profile", "Field required"),
-        ("profile.followers_count", -1, "profile.followers_count", "greater than or equal to 0"),
-        ("followers[1].following_count", -5, "followers[1].following_count", "greater than"),
-        ("profile.created_at", "2020-01-01T00:00:00", "profile.created_at", "timezone"),
-        ("observed_at", "2026-11-20T08:00:00", "observed_at", "timezone"),
-        ("engagements[2].post_id", "nope", "engagements[2].post_id", "does not name a post"),
-        ("profile.favourite_colour", "blue", "profile.favourite_colour", "Extra inputs"),
-        ("platform", "myspace", "platform", "Input should be"),
-        ("raw_score", 101, "raw_score", "less than or equal to 100"),
-        ("account_id", "", "account_id", "at least 1 character"),
-        ("profile.bio", "x" * 1001, "profile.bio", "at most 1000 characters"),
-        ("posts[1].post_id", "p0", "posts[1].post_id", "repeats a post_id"),
-        ("profile.created_at", "2001-01-01T00:00:00Z", "profile.created_at",
-         "before the platform existed"),
-    ],
-)
+@pytest.mark.parametrize(("path", "value", "field", "reason_part"), BAD_FIELDS)
 def test_bad_snapshots_name_the_field(path, value, field, reason_part) -> None:
     errs = errors_of(mutate(snapshot_dict(), path, value))
     assert any(e["field"] == field and reason_part in e["reason"] for e in errs), errs
@@ -109,3 +100,50 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 def test_control_characters_are_rejected_where_no_store_keeps_them(path, value) -> None:
     errs = errors_of(mutate(snapshot_dict(), path, value))
     assert any(e["field"] == path and "characters" in e["reason"] for e in errs), errs
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda case: case.name)
+def test_hostile_bodies_are_refused_naming_the_path(case: Hostile) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_json(AccountSnapshot, case.body())
+    errs = describe_errors(info.value)
+    assert [(e["field"], e["type"]) for e in errs] == [(case.field, case.kind)], errs
+
+
+def test_a_million_unknown_keys_stop_parsing_with_one_short_error() -> None:
+    keys = ", ".join(f'"k{i}": 1' for i in range(1_000_000))
+    body = json.dumps(snapshot_dict()).encode()[:-1] + b", " + keys.encode() + b"}"
+    with pytest.raises(ValidationError) as info:
+        validate_json(AccountSnapshot, body)
+    [error] = describe_errors(info.value)
+    assert error["type"] == "too_many_keys" and "1000010 keys" in error["reason"]
+
+
+def test_the_error_list_is_capped_with_a_count_of_the_rest() -> None:
+    doc = snapshot_dict()
+    doc["followers"] = [dict(doc["followers"][0], followers_count=-1, following_count=-1,
+                             account_id=f"f{i}") for i in range(40)]
+    errs = errors_of(doc)
+    assert len(errs) == MAX_ERRORS_SHOWN + 1
+    assert errs[-1] == {"field": "(document)", "reason": "and 30 more problem(s) not listed",
+                        "type": "too_many_errors"}
+
+
+def test_python_callers_get_the_same_strict_types() -> None:
+    """Batch items and the /trust form validate parsed JSON: RFC 3339 text is a time there
+    too, and a unix number still is not."""
+    assert AccountSnapshot.model_validate(snapshot_dict()).profile.username == "anna_k"
+    for path, value in (("observed_at", 1_763_625_600), ("profile.posts_count", "3"),
+                        ("profile.verified", 1)):
+        with pytest.raises(ValidationError) as info:
+            AccountSnapshot.model_validate(mutate(snapshot_dict(), path, value))
+        assert [e["field"] for e in describe_errors(info.value)] == [path]
+
+
+def test_free_form_models_have_no_closed_key_set() -> None:
+    assert "followers_count" in (field_names(AccountSnapshot) or ())
+
+    class Envelope(BaseModel):
+        snapshots: list[Any]
+
+    assert field_names(Envelope) is None  # its items' keys are not its own

@@ -174,17 +174,12 @@ def test_a_frame_with_other_columns_is_refused(trained) -> None:
         artifact.predict(Frame(data.x[:, :-1], data.feature_names[:-1]))
 
 
-def test_pickled_baseline_loads_only_from_a_trusted_folder(trained, tmp_path: Path) -> None:
+def test_forest_baseline_is_stored_as_arrays_and_reloads(trained) -> None:
     result, data = trained
-    outside = load_artifact(result.path, expected_features=toy_features(data),
-                            trusted_dir=tmp_path / "models-dir")
-    baselines, notes = outside.load_baselines()
-    assert set(baselines) == {"logistic_regression"}
-    assert any("random_forest" in n and "only loaded from the models directory" in n
-               for n in notes)
-    inside = load_artifact(result.path, expected_features=toy_features(data),
-                           trusted_dir=result.path.parent)
-    baselines, notes = inside.load_baselines()
+    assert "baselines/random_forest.json.gz" in result.card["files"]
+    assert not any(rel.endswith((".pkl", ".pkl.gz", ".joblib")) for rel in result.card["files"])
+    artifact = load_artifact(result.path, expected_features=toy_features(data))
+    baselines, notes = artifact.load_baselines()
     assert set(baselines) == {"logistic_regression", "random_forest"} and not notes
     # The stored baselines reproduce their out-of-fold-calibrated training behaviour.
     stored = result.fit.model.baselines
@@ -193,15 +188,152 @@ def test_pickled_baseline_loads_only_from_a_trusted_folder(trained, tmp_path: Pa
                                    stored[name].probabilities(data.x[:40])[OVERALL])
 
 
-def test_a_tampered_pickle_is_never_unpickled(trained, tmp_path: Path) -> None:
+def test_forest_arrays_give_scikit_learns_probabilities() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    from trueclout.models.account_model import ForestScorer
+
+    data = toy_training_set(n=400, seed=3)  # 5% of cells are NaN
+    y = data.labels["engagement_ring"]
+    forest = RandomForestClassifier(n_estimators=7, max_leaf_nodes=32, min_samples_leaf=3,
+                                    random_state=0).fit(data.x, y)
+    scorer = ForestScorer.from_json(json.loads(json.dumps(ForestScorer.from_sklearn(forest)
+                                                          .to_json())))
+    fresh = toy_training_set(n=300, seed=4).x
+    fresh[:5] = np.nan  # rows with nothing known still land on a leaf
+    np.testing.assert_allclose(scorer.score(fresh),
+                               forest.predict_proba(fresh.astype(np.float32))[:, 1], atol=1e-12)
+
+
+def test_a_resealed_pickle_never_runs(trained, tmp_path: Path) -> None:
+    """A pickle slipped into a model with every digest recomputed is never unpickled."""
+    import pickle
+
+    from trueclout.models.artifact import card_digest, sha256_bytes
+    from trueclout.training.evaluate.metrics import evaluate_artifact
+
     result, data = trained
     copy = _copy(result.path, tmp_path / "m")
-    forest = copy / "baselines" / "random_forest.pkl.gz"
-    forest.write_bytes(forest.read_bytes() + b"\0")
-    artifact = load_artifact(copy, expected_features=toy_features(data), trusted_dir=tmp_path)
-    baselines, notes = artifact.load_baselines()
-    assert "random_forest" not in baselines
-    assert any("does not match its sha256" in n for n in notes)
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (Path.touch, (marker,))
+
+    import gzip
+
+    evil = gzip.compress(pickle.dumps(Payload()))
+    for rel in ("baselines/random_forest.pkl.gz", "baselines/random_forest.json.gz"):
+        (copy / rel).write_bytes(evil)
+    card = json.loads((copy / CARD_FILE).read_text())
+    card["files"]["baselines/random_forest.pkl.gz"] = sha256_bytes(evil)
+    card["files"]["baselines/random_forest.json.gz"] = sha256_bytes(evil)
+    card["card_sha256"] = card_digest(card)
+    (copy / CARD_FILE).write_text(json.dumps(card))
+    artifact = load_artifact(copy, expected_features=toy_features(data))
+    evaluation = evaluate_artifact(artifact, toy_training_set(n=200, seed=9))
+    assert not marker.exists()
+    assert "random_forest" not in evaluation.summary["learners"]
+    assert any("random_forest" in note and "not a readable forest" in note
+               for note in evaluation.summary["notes"])
+
+
+def test_nothing_a_model_reaches_can_unpickle() -> None:
+    """No module of the product imports a pickle loader: no path can reach one."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    loaders = {"pickle", "joblib", "cloudpickle", "dill", "skops", "shelve", "marshal"}
+    found = []
+    for folder in ("models", "service", "features", "training", "trueclout"):
+        for file in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(file.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{file.relative_to(root)}: {n}" for n in names
+                          if n.split(".")[0] in loaders]
+                if (isinstance(node, ast.keyword) and node.arg == "allow_pickle"
+                        and not (isinstance(node.value, ast.Constant) and not node.value.value)):
+                    found.append(f"{file.relative_to(root)}: allow_pickle")
+    assert not found
+
+
+SIGNING_KEY = "k" * 40
+
+
+@pytest.fixture
+def signing_key(monkeypatch: pytest.MonkeyPatch):
+    from trueclout.settings import get_settings
+
+    def use(key: str | None) -> None:
+        if key is None:
+            monkeypatch.delenv("TRUECLOUT_MODEL_SIGNING_KEY", raising=False)
+        else:
+            monkeypatch.setenv("TRUECLOUT_MODEL_SIGNING_KEY", key)
+        get_settings.cache_clear()
+
+    yield use
+    monkeypatch.delenv("TRUECLOUT_MODEL_SIGNING_KEY", raising=False)
+    get_settings.cache_clear()
+
+
+def _reseal_with_lower_threshold(folder: Path) -> None:
+    """What a tamperer can do without the key: edit the card and recompute its digest."""
+    from trueclout.models.artifact import card_digest
+
+    card = json.loads((folder / CARD_FILE).read_text())
+    card["thresholds"]["overall"]["high"]["threshold"] = 0.99  # let cheats through
+    card["card_sha256"] = card_digest(card)
+    (folder / CARD_FILE).write_text(json.dumps(card))
+
+
+def test_with_a_key_models_are_signed_and_tampering_is_refused(signing_key, tmp_path: Path
+                                                                ) -> None:
+    from trueclout.models.signing import SignatureError
+
+    data = toy_training_set(n=300, seed=1)
+    signing_key(SIGNING_KEY)
+    signed = toy_model(tmp_path / "signed", data).path
+    artifact = load_artifact(signed, expected_features=toy_features(data))
+    assert artifact.signature_status == "verified"
+
+    edited = _copy(signed, tmp_path / "edited")
+    _reseal_with_lower_threshold(edited)
+    with pytest.raises(SignatureError, match=r"edited/card\.json: signature does not match"):
+        load_artifact(edited, expected_features=toy_features(data))
+
+    signing_key("o" * 40)  # signed with another key
+    with pytest.raises(SignatureError, match="signature does not match"):
+        load_artifact(signed, expected_features=toy_features(data))
+
+    signing_key(None)
+    unsigned = toy_model(tmp_path / "unsigned", data).path
+    loaded = load_artifact(unsigned, expected_features=toy_features(data))
+    assert loaded.signature_status == "unsigned" and "unsigned" in loaded.signature_note
+    assert load_artifact(edited, expected_features=toy_features(data)).signature_status == (
+        "signed-unchecked")  # without the key nothing is refused, and that is said
+    signing_key(SIGNING_KEY)
+    with pytest.raises(SignatureError, match=r"unsigned/card\.json: the model is not signed"):
+        load_artifact(unsigned, expected_features=toy_features(data))
+
+
+def test_signing_an_existing_model_vouches_for_its_files(signing_key, tmp_path: Path) -> None:
+    from trueclout.models.artifact import sign_artifact
+    from trueclout.models.signing import SignatureError
+
+    data = toy_training_set(n=300, seed=1)
+    signing_key(None)
+    folder = toy_model(tmp_path / "m", data).path
+    version = read_card(folder)["version"]
+    with pytest.raises(SignatureError, match="TRUECLOUT_MODEL_SIGNING_KEY is not set"):
+        sign_artifact(folder)
+    signing_key(SIGNING_KEY)
+    sign_artifact(folder)
+    loaded = load_artifact(folder, expected_features=toy_features(data))
+    assert loaded.signature_status == "verified" and loaded.version == version
+    (folder / "account" / "calibration.json").write_text("{}")
+    with pytest.raises(TamperedArtifactError):
+        sign_artifact(folder)  # a damaged model is never signed
 
 
 def test_same_seed_gives_identical_model_files(trained, tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ def test_shipped_default_loads_with_the_running_pipeline(shipped) -> None:
     assert shipped.feature_names == tuple(FEATURE_NAMES)
     assert shipped.registry_version == REGISTRY_VERSION
     assert shipped.follower_model is not None  # audience features as in training
-    assert shipped.trusted  # its forest baseline may be loaded for reports
+    baselines, notes = shipped.load_baselines()  # for reports; nothing of it is unpickled
+    assert set(baselines) == {"logistic_regression", "random_forest"} and not notes
 
 
 def test_an_empty_registry_serves_the_shipped_default(tmp_path: Path) -> None:

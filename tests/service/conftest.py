@@ -44,8 +44,11 @@ TEST_LIMITS = {
     "max_body_bytes": 256 * 1024,
     "max_batch_items": 5,
     "rate_limit_per_second": 1000.0,
+    "unauthenticated_rate_per_second": 1000.0,
     "key_cache_seconds": 0.0,
     "database_timeout_ms": 300,
+    # No ring table appears mid-test unless a test asks for the refresher.
+    "ring_refresh_seconds": 0.0,
 }
 
 

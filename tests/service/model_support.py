@@ -28,7 +28,7 @@ GENUINE_SAMPLES = ("genuine_steady", "genuine_community", "viral_genuine")
 
 @cache
 def shipped_model() -> Artifact:
-    artifact = load_artifact(SHIPPED_DIR, trusted_dir=SHIPPED_DIR)
+    artifact = load_artifact(SHIPPED_DIR)
     artifact.set_threads(1)
     return artifact
 

@@ -65,7 +65,11 @@ def test_ready_with_the_shipped_model(model_service: Service, key: str) -> None:
     assert ready.status_code == 200 and ready.json()["checks"]["model"] == "loaded"
     shipped = shipped_model()
     assert (card["name"], card["version"]) == (shipped.name, shipped.version)
-    assert card["card"] == shipped.card and "thresholds" in card["card"]
+    shown = dict(card["card"])
+    # Beside the card itself: whether its signature was checked (no key here: unsigned).
+    assert shown.pop("signature_check") == {"status": "unsigned",
+                                            "note": shipped.signature_note}
+    assert shown == shipped.card and "thresholds" in shown
 
 
 def test_score_returns_the_full_assessment(model_service: Service, key: str) -> None:

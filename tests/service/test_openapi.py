@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -42,6 +43,21 @@ def test_docs_page_is_served(sqlite_service: Service) -> None:
     with sqlite_service.client() as client:
         response = client.get("/docs")
     assert response.status_code == 200 and "swagger" in response.text.lower()
+
+
+@pytest.mark.parametrize(("page", "script"), [("/docs", "swagger-ui-bundle.js"),
+                                              ("/redoc", "redoc.standalone.js")])
+def test_docs_pages_load_only_assets_the_service_serves(sqlite_service: Service, page: str,
+                                                        script: str) -> None:
+    """Without the internet /docs and /redoc still work: no CDN, every asset same-origin."""
+    with sqlite_service.client() as client:
+        html = client.get(page).text
+        assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+        assert any(url.endswith(script) for url in assets), assets
+        assert "//" not in "".join(assets) and "cdn" not in html.lower(), assets
+        for url in assets:
+            response = client.get(url)
+            assert response.status_code == 200 and len(response.content) > 100, url
 
 
 def test_examples_come_from_valid_samples_and_bad_ones_are_skipped(tmp_path: Path) -> None:

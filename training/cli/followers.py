@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from trueclout.cli.options import QuietOption
+
 if TYPE_CHECKING:
     from trueclout.models.follower_model import FollowerModel
     from trueclout.training.data.followers import LabelledFollowers
@@ -90,7 +92,7 @@ def _load_follower_model(model: Path, threads: int) -> FollowerModel:
 
     folder = SHIPPED_DIR if str(model) == "default" else model
     if (folder / CARD_FILE).is_file():
-        artifact = load_artifact(folder, trusted_dir=folder, nthread=threads)
+        artifact = load_artifact(folder, nthread=threads)
         fitted = artifact.follower_model
         if fitted is None:
             raise UserError(f"{model}: this model artifact has no follower model; give a "
@@ -144,6 +146,7 @@ def train(
     baselines: Annotated[bool, typer.Option(
         help="Also cross-validate the logistic-regression and random-forest baselines.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model folder.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train the follower model on DATA and write it, with its evaluation report, to OUT.
 
@@ -155,7 +158,7 @@ def train(
 
     check_out(out, overwrite)  # before reading: a wrong --out fails first
     labelled = _read(data, format, platform)
-    with StageProgress(transient=True) as progress:
+    with StageProgress(enabled=not quiet, transient=True) as progress:
         result = train_follower_folder(labelled, out, seed=seed, threads=threads, trees=trees,
                                        baselines=baselines, overwrite=overwrite,
                                        progress=progress)
@@ -242,6 +245,7 @@ def cross_validate_command(
     report: Annotated[Path | None, typer.Option(
         help="Write metrics.json and PNG plots to this folder.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON to stdout.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Judge the follower model by what it never saw: one unit held out at a time.
 
@@ -255,7 +259,7 @@ def cross_validate_command(
     from trueclout.progress import StageProgress
 
     labelled = _read(data, format, platform)
-    with StageProgress(transient=True) as progress:
+    with StageProgress(enabled=not quiet, transient=True) as progress:
         if by is HoldOut.folds:
             from trueclout.training.evaluate.followers import cross_validation_study
 

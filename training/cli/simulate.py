@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from trueclout.cli.options import QuietOption
+
 
 def simulate(
     accounts: Annotated[int, typer.Option("--accounts", "-n", help="Accounts to generate.")],
@@ -33,6 +35,7 @@ def simulate(
         help="NAME=LOW,HIGH: the range one tactic parameter is drawn from (repeatable; "
              "names and defaults in data/README.md, e.g. pod_delay_seconds=3600,21600).")]
     = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Generate labelled accounts (genuine kinds, bought followers, rings, growth hacks).
 
@@ -47,7 +50,7 @@ def simulate(
                            observed_at=observed_at, engagement_scale=engagement_scale,
                            history_days=history_days,
                            tactics=tactic_ranges(regimes, tactic or []))
-    with progress_stage("simulating accounts", max(accounts, 0),
+    with progress_stage("simulating accounts", max(accounts, 0), enabled=not quiet,
                         rate_unit="accounts") as progress:
         manifest = write_world(
             out, accounts, seed, formats=format, chunk_accounts=chunk_accounts,

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from trueclout.cli.options import QuietOption
 from trueclout.files import write_files
 from trueclout.progress import StageProgress
 
@@ -32,16 +33,16 @@ NoRingsOption = Annotated[bool, typer.Option(
     "--no-rings", help="Skip the global ring stage: graph features stay unknown (NaN).")]
 ThreadsOption = Annotated[int | None, typer.Option(
     "--threads", min=1, help="Threads for XGBoost and the forest (default: all cores).")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("evaluate")(evaluate)
-    models = typer.Typer(help="The model registry: list, show, promote and roll back models.",
-                         no_args_is_help=True)
+    models = typer.Typer(help="The model registry: list, show, sign, promote and roll back "
+                              "models.", no_args_is_help=True)
     models.command("list")(list_models)
     models.command("show")(show_model)
+    models.command("sign")(sign_model)
     models.command("promote")(promote_model)
     models.command("rollback")(rollback_model)
     app.add_typer(models, name="models")
@@ -304,11 +305,31 @@ def show_model(
     model: Annotated[str, typer.Argument(help="A model folder, a version, 'active' or "
                                               "'default'.")] = "active",
 ) -> None:
-    """Print a model's card (JSON) after checking its digests."""
-    from trueclout.models.artifact import verify_files
+    """Print a model's card (JSON) after checking its digests; stderr says if it is signed."""
+    from trueclout.models import signing
+    from trueclout.models.artifact import CARD_FILE, verify_files
 
-    card = verify_files(_registry().resolve(model))
+    path = _registry().resolve(model)
+    card = verify_files(path)
     typer.echo(json.dumps(card, indent=2, sort_keys=True))
+    status = signing.check(card, path / CARD_FILE, signing.signing_key())
+    typer.echo(f"signature: {signing.STATUS_NOTES[status]}", err=True)
+
+
+def sign_model(
+    model: Annotated[str, typer.Argument(help="A model folder, a version, 'active' or "
+                                              "'default'.")],
+) -> None:
+    """Sign a model with TRUECLOUT_MODEL_SIGNING_KEY, after checking every file's digest.
+
+    With the key set only signed models load: sign the models you trust that
+    were built before the key existed (the shipped default among them).
+    """
+    from trueclout.models.artifact import sign_artifact
+
+    path = _registry().resolve(model)
+    card = sign_artifact(path)
+    typer.echo(f"signed model {card['version']} in {path}")
 
 
 def promote_model(
@@ -364,15 +385,16 @@ def _print_promotion(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title="candidate vs active, same accounts")
-    for col in ("criterion", "active", "candidate", "change", "95% interval of change", ""):
-        table.add_column(col, justify="left" if col == "criterion" else "right")
+    for col in ("criterion", "active", "candidate", "change", "95% interval of change",
+                "verdict"):
+        table.add_column(col, justify="left" if col in ("criterion", "verdict") else "right")
     for row in rows:
-        pct = "false-positive" in row["criterion"]
+        pct = "rate" in row["criterion"] or "recall" in row["criterion"]
         interval = row.get("change_interval")
         table.add_row(row["criterion"], _fmt(row["active"], pct), _fmt(row["candidate"], pct),
                       "-" if row["change"] is None else f"{row['change']:+.4f}",
                       "" if interval is None else f"{interval[0]:+.4f} to {interval[1]:+.4f}",
-                      "worse" if row["worse"] else "")
+                      row.get("note", "worse" if row["worse"] else ""))
     _console().print(table)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from trueclout.models.account_model import (
+    FLAG_LEVEL,
     LEVELS,
     OVERALL,
     PRIMARY_LEARNER,
@@ -281,8 +282,9 @@ def evaluate_probabilities(
         "feature_importance": [],
         "notes": list(notes),
     }
+    extra = {"kind": np.asarray(data.context["kind"])} if "kind" in data.context else {}
     return Evaluation(summary, labels, {k: dict(v) for k, v in probabilities.items()},
-                      dict(thresholds))
+                      dict(thresholds), extra)
 
 
 def comparison_rows(learners: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict]:
@@ -338,35 +340,51 @@ def add_against(evaluation: Evaluation, name: str, probabilities: Mapping[str, n
 
 @dataclass
 class PromotionCheck:
-    """Candidate vs active on the same data: each criterion, and which ones got worse."""
+    """Candidate vs active on the same data: each criterion, which got worse, which were too thin.
+
+    ``thin``: criteria the data cannot decide (too few positives, or an
+    interval too wide to rule out a drop beyond the margin); a promotion
+    then needs more labelled data or ``--force``, never a silent pass.
+    """
 
     rows: list[dict[str, Any]]
     worse: list[str]
     stability: dict[str, Any]
+    thin: list[str] = field(default_factory=list)
 
     @property
     def acceptable(self) -> bool:
-        return not self.worse
+        return not self.worse and not self.thin
 
 
 # Resamples of the paired bootstrap that decides whether a drop is more than chance.
 PROMOTION_RESAMPLES = 200
+# Recall per tactic and the hard negatives' false-positive rate are compared at these levels.
+GATED_LEVELS: tuple[str, ...] = ("high", "elevated")
+# The most recall a candidate may lose (or false-positive rate gain) at a level, and the
+# evidence must rule out more: the 95% interval of the change has to stay inside it.
+RATE_MARGIN = 0.10
+# Below this many positives per tactic (or hard negatives) one account moves a rate by more
+# than half the margin (1/20 = 5 points), so no interval can tell a margin's drop from luck.
+MIN_RATE_ACCOUNTS = round(2 / RATE_MARGIN)
 
 
 def _paired_drop_interval(y: np.ndarray, active: np.ndarray, candidate: np.ndarray,
-                          metric: Any, seed: int = 0) -> tuple[float, float] | None:
+                          metric: Any, seed: int = 0, *,
+                          both_classes: bool = True) -> tuple[float, float] | None:
     """95% interval of metric(candidate) - metric(active) over accounts resampled together.
 
     Both models are scored on the same resampled accounts, so the interval
     measures how much the difference itself moves with the accounts drawn.
-    None when too few resamples hold both classes.
+    None when too few resamples hold both classes (``both_classes``: the
+    metric needs them, as ranking metrics and recall do).
     """
     rng = np.random.default_rng(seed)
     n = len(y)
     diffs = []
     for _ in range(PROMOTION_RESAMPLES):
         rows = rng.integers(0, n, n)
-        if y[rows].min() == y[rows].max():
+        if both_classes and y[rows].min() == y[rows].max():
             continue
         diffs.append(metric(y[rows], candidate[rows]) - metric(y[rows], active[rows]))
     if len(diffs) < PROMOTION_RESAMPLES // 2:
@@ -375,15 +393,87 @@ def _paired_drop_interval(y: np.ndarray, active: np.ndarray, candidate: np.ndarr
     return float(low), float(high)
 
 
+def _recall(y: np.ndarray, flagged: np.ndarray) -> float:
+    return float(flagged[y == 1].mean())
+
+
+def _flag_rate(_: np.ndarray, flagged: np.ndarray) -> float:
+    return float(flagged.mean())
+
+
+def _flagged(p: np.ndarray, threshold: LevelThreshold | None) -> np.ndarray:
+    """Accounts at ``threshold``'s level or above; an unreachable level flags nobody."""
+    if threshold is None or threshold.threshold is None:
+        return np.zeros(len(p), dtype=bool)
+    return np.asarray(p) >= threshold.threshold
+
+
+def _rate_row(name: str, y: np.ndarray, active: np.ndarray, candidate: np.ndarray, *,
+              counted: int, counted_what: str, higher_is_better: bool,
+              tolerance: float, gated: bool = True) -> dict[str, Any]:
+    """One rate criterion (recall, or a false-positive rate) with its interval and verdict.
+
+    ``gated=False``: shown with its interval but never refusing.
+    """
+    metric = _recall if higher_is_better else _flag_rate
+    before = metric(y, active) if counted else None
+    after = metric(y, candidate) if counted else None
+    row: dict[str, Any] = {"criterion": name, "active": before, "candidate": after,
+                           "change": None if before is None else after - before,
+                           "change_interval": None, "worse": False, "thin": False, "note": ""}
+    if counted < MIN_RATE_ACCOUNTS:
+        row["thin"] = gated
+        row["note"] = (f"too little data to tell: {counted} {counted_what}, needs at least "
+                       f"{MIN_RATE_ACCOUNTS}" + ("" if gated else " (shown, not gated)"))
+        return row
+    interval = _paired_drop_interval(y, active, candidate, metric,
+                                     both_classes=higher_is_better)
+    row["change_interval"] = interval
+    if not gated:
+        row["note"] = "shown, not gated"
+        return row
+    sign = 1.0 if higher_is_better else -1.0  # a drop in recall, a rise in false positives
+    gain = sign * row["change"]
+    if interval is None:
+        row["thin"] = True
+        row["note"] = f"too little data to tell: {counted} {counted_what}"
+        return row
+    best, worst = sorted(sign * np.asarray(interval))[::-1]
+    if gain < -tolerance and best < 0:
+        row["worse"] = True
+        row["note"] = "worse beyond chance"
+    elif worst < -RATE_MARGIN:
+        row["thin"] = True
+        row["note"] = (f"too little data to tell: {counted} {counted_what} cannot rule out a "
+                       f"loss over {RATE_MARGIN:.0%}")
+        room = RATE_MARGIN + min(gain, 0.0)
+        if room > 0:
+            # The interval narrows as 1/sqrt(n): about how many would fit it inside the margin.
+            needed = int(np.ceil(counted * ((best - worst) / 2 / room) ** 2))
+            row["note"] += f"; about {max(needed, counted + 1)} needed"
+    return row
+
+
 def promotion_check(active: Evaluation, candidate: Evaluation,
                     tolerance: float = 0.005) -> PromotionCheck:
-    """Refusal criteria: overall and per-tactic PR-AUC, overall ROC-AUC (higher is better),
-    and the high-level false-positive rate on hard negatives (lower is better).
+    """Refusal criteria, each candidate vs active on the same accounts.
 
-    A ranking metric counts as worse only when it dropped by more than
+    Ranking: overall and per-tactic PR-AUC, overall ROC-AUC (higher is
+    better).  Rates at each gated level (``high``, ``elevated``), each model
+    at its own thresholds: recall per tactic, and the false-positive rate on
+    hard negatives (genuine viral, community and celebrity accounts) at the
+    flag level (at ``elevated``, which flags nobody, it is shown but not
+    gated: a model that flags no one would otherwise never be replaced).
+
+    A criterion counts as worse only when it moved the wrong way by more than
     ``tolerance`` *and* a paired bootstrap over the accounts puts the whole 95%
-    interval of the change below zero: on a holdout of a few dozen accounts a
-    drop of a few hundredths is what another draw of accounts would give.
+    interval of the change on the wrong side of zero: on a holdout of a few
+    dozen accounts a drop of a few hundredths is what another draw of accounts
+    would give.  A rate the data cannot decide (fewer than
+    ``MIN_RATE_ACCOUNTS`` positives, or an interval that cannot rule out a
+    change beyond ``RATE_MARGIN``) is listed in ``thin``, which also refuses:
+    ROC/PR-AUC within tolerance once let a model with half the ring recall
+    at ``high`` through on 200 accounts.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -391,7 +481,7 @@ def promotion_check(active: Evaluation, candidate: Evaluation,
     metric_of = {"PR-AUC": average_precision_score, "ROC-AUC": roc_auc_score}
     ranked = [("overall", "PR-AUC"), ("overall", "ROC-AUC"),
               *((t, "PR-AUC") for t in TACTICS)]
-    rows, worse = [], []
+    rows = []
     for target, metric in ranked:
         source = a["overall"] if target == "overall" else a["tactics"][target]
         result = c["overall"] if target == "overall" else c["tactics"][target]
@@ -406,27 +496,48 @@ def promotion_check(active: Evaluation, candidate: Evaluation,
                 y, np.asarray(active.probabilities[a["primary"]][target]),
                 np.asarray(candidate.probabilities[c["primary"]][target]), metric_of[metric])
             is_worse = interval is None or interval[1] < 0
-        name = f"{target} {metric}"
-        rows.append({"criterion": name, "active": before, "candidate": after, "change": delta,
-                     "change_interval": interval, "worse": is_worse})
-        if is_worse:
-            worse.append(name)
-    hard_a = {row["kind"]: row for row in a["hard_negatives"]}
-    for row in c["hard_negatives"]:
-        before = hard_a.get(row["kind"], {}).get("fpr_high")
-        after = row.get("fpr_high")
-        delta = None if before is None or after is None else after - before
-        is_worse = delta is not None and delta > tolerance
-        name = f"false-positive rate at 'high' on {row['kind']} accounts"
-        rows.append({"criterion": name, "active": before, "candidate": after, "change": delta,
-                     "change_interval": None, "worse": is_worse})
-        if is_worse:
-            worse.append(name)
+        rows.append({"criterion": f"{target} {metric}", "active": before, "candidate": after,
+                     "change": delta, "change_interval": interval, "worse": is_worse,
+                     "thin": False, "note": "worse beyond chance" if is_worse else ""})
+    rows += _rate_rows(active, candidate, tolerance)
     levels_a = assign_levels(active.probabilities[a["primary"]][OVERALL],
                              active.thresholds[a["primary"]][OVERALL])
     levels_c = assign_levels(candidate.probabilities[c["primary"]][OVERALL],
                              candidate.thresholds[c["primary"]][OVERALL])
-    return PromotionCheck(rows, worse, stability(levels_a, levels_c))
+    return PromotionCheck(rows, [r["criterion"] for r in rows if r["worse"]],
+                          stability(levels_a, levels_c),
+                          [r["criterion"] for r in rows if r["thin"]])
+
+
+def _rate_rows(active: Evaluation, candidate: Evaluation,
+               tolerance: float) -> list[dict[str, Any]]:
+    """Recall per tactic and level, then the hard negatives' false-positive rate per level."""
+    a_name, c_name = active.summary["primary"], candidate.summary["primary"]
+    rows = []
+    for tactic in TACTICS:
+        y = np.asarray(active.labels[tactic])
+        for level in GATED_LEVELS:
+            flags = [_flagged(ev.probabilities[name][tactic],
+                              ev.thresholds[name].get(tactic, {}).get(level))
+                     for ev, name in ((active, a_name), (candidate, c_name))]
+            rows.append(_rate_row(f"{tactic} recall at '{level}'", y, *flags,
+                                  counted=int(y.sum()), counted_what=f"{tactic} positives",
+                                  higher_is_better=True, tolerance=tolerance))
+    kind = active.extra.get("kind")
+    if kind is None:
+        return rows
+    hard = np.isin(kind.astype(str), HARD_NEGATIVE_KINDS) & (active.labels[OVERALL] == 0)
+    for level in GATED_LEVELS:
+        flags = [_flagged(np.asarray(ev.probabilities[name][OVERALL])[hard],
+                          ev.thresholds[name][OVERALL].get(level))
+                 for ev, name in ((active, a_name), (candidate, c_name))]
+        rows.append(_rate_row(f"false-positive rate at '{level}' on hard negatives",
+                              np.zeros(int(hard.sum()), dtype=np.int8), *flags,
+                              counted=int(hard.sum()),
+                              counted_what="hard negatives (genuine viral, community, celebrity)",
+                              higher_is_better=False, tolerance=tolerance,
+                              gated=level == FLAG_LEVEL))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

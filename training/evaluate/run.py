@@ -237,9 +237,16 @@ class PromotionJob:
         check = self.check if self.check is not None else self.compare()
         assert self.active is not None
         if not check.acceptable and not request.force:
-            raise UserError(f"promotion refused: {version} does worse than the active model "
-                            f"{self.active.version} on {', '.join(check.worse)} (tolerance "
-                            f"{request.tolerance}); use --force to promote anyway")
+            reasons = []
+            if check.worse:
+                reasons.append(f"{version} does worse than the active model "
+                               f"{self.active.version} on {', '.join(check.worse)} (tolerance "
+                               f"{request.tolerance})")
+            notes = {row["criterion"]: row["note"] for row in check.rows}
+            reasons += [f"{name}: {notes[name]}" for name in check.thin]
+            more = "; label more accounts" if check.thin else ""
+            raise UserError("promotion refused: " + "; ".join(reasons) + more
+                            + "; use --force to promote anyway")
         evidence = {"data": str(request.data), "data_digest": self._data_digest,
                     "criteria": check.rows, "stability": check.stability}
         event = self.registry.promote(version, forced=not check.acceptable, note=request.note,

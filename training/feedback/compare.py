@@ -238,7 +238,8 @@ td.l,th.l{text-align:left}.yes{color:#1b5e20;font-weight:600}.no{color:#a4161a;f
 <th></th></tr>
 {% for r in j.base_holdout.criteria %}<tr><td class="l">{{ r.criterion }}</td>
 <td>{{ num(r.active) }}</td><td>{{ num(r.candidate) }}</td><td>{{ signed(r.change) }}</td>
-<td class="{{ 'no' if r.worse else '' }}">{{ 'worse' if r.worse else '' }}</td></tr>{% endfor %}
+<td class="{{ 'no' if r.worse else '' }}">{{ r.note or ('worse' if r.worse else '') }}</td>
+</tr>{% endfor %}
 </table>
 <p>Accounts the candidate judges right and the active model did not:
 {{ j.base_holdout.fixed_accounts | length }}; the other way round:

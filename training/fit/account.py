@@ -213,8 +213,7 @@ def fit_forest(x: np.ndarray, y: np.ndarray, config: TrainingConfig) -> ForestSc
         random_state=config.seed,
     )
     forest.fit(x, y)
-    forest.set_params(n_jobs=None)  # the stored model must not depend on this machine's cores
-    return ForestScorer(forest)
+    return ForestScorer.from_sklearn(forest)
 
 
 FITTERS: dict[str, Callable[[np.ndarray, np.ndarray, TrainingConfig], TargetScorer]] = {

@@ -205,7 +205,7 @@ def build(
 
         started = time.perf_counter()
         progress.start("evaluating on the unseen holdout world", None)
-        artifact = load_artifact(out, trusted_dir=out)
+        artifact = load_artifact(out)
         artifact.set_threads(threads)
         files: dict[str, bytes] = dict(follower_files)
         shown: dict[str, Any] = {}
@@ -271,7 +271,7 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
     from trueclout.training.sim.params import TacticRanges
     from trueclout.training.sim.world import WorldParams, write_world
 
-    artifact = load_artifact(out, trusted_dir=out)
+    artifact = load_artifact(out)
     world = artifact.card["training"].get("world", {"seed": TRAIN_SEED,
                                                      "accounts": TRAIN_ACCOUNTS})
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp, StageProgress(not quiet) as progress:

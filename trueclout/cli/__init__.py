@@ -30,7 +30,9 @@ app = typer.Typer(
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="A JSON or JSON Lines file of AccountSnapshots.")],
+    file: Annotated[Path, typer.Argument(
+        help="AccountSnapshots: a JSON or JSON Lines file, or a Parquet table folder (as "
+             "`trueclout simulate` writes; a bad account is named by its row).")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
     """Check every snapshot in FILE against the contract; list each bad record by line."""
@@ -50,16 +52,28 @@ def validate(
         raise typer.Exit(1)
 
 
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
 @app.command()
 def convert(
     source: Annotated[Path, typer.Argument(help="JSON, JSON Lines, or a Parquet table folder.")],
-    dest: Annotated[Path, typer.Argument(help="A .jsonl file or a folder for Parquet tables.")],
+    dest: Annotated[Path, typer.Argument(
+        help="A .jsonl (or .ndjson) file, or a folder for Parquet tables (a name without a "
+             "suffix).")],
     chunk_accounts: Annotated[int, typer.Option(min=1)] = 2_000,
 ) -> None:
     """Convert a snapshot set between JSON Lines and Parquet tables (streaming)."""
+    from trueclout.errors import UserError
     from trueclout.io import TablesWriter, iter_snapshots, iter_table_chunks, write_jsonl
 
-    if dest.suffix in (".jsonl", ".ndjson"):
+    jsonl = dest.suffix in JSONL_SUFFIXES
+    if not jsonl and dest.suffix and not dest.is_dir():
+        # A folder of Parquet named out.csv would surprise whoever opens it.
+        raise UserError(f"{dest}: convert writes JSON Lines ({', '.join(JSONL_SUFFIXES)}) or a "
+                        f"folder of Parquet tables (a name without a suffix), not "
+                        f"{dest.suffix!r} files")
+    if jsonl:
         n = write_jsonl(iter_snapshots(source), dest)
     else:
         n = 0
@@ -83,6 +97,19 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def usage_error_line(exc: Exception) -> str:
+    """Click's usage error as one line, naming the command and where its help is.
+
+    Click prints a usage block and a hint over three lines; every other error
+    of the CLI is one ``error:`` line, so these are too.
+    """
+    message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{ctx.command_path}: {message} (see `{ctx.command_path} --help`)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one message and exit status 2, never a traceback."""
     from trueclout.errors import UserError
@@ -102,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # typer >= 0.25 raises its own copy of click's exceptions (typer.TyperException)
         if isinstance(exc, click.exceptions.ClickException | typer.TyperException) and hasattr(
-            exc, "show"
+            exc, "format_message"
         ):
-            exc.show()
+            typer.echo(f"error: {usage_error_line(exc)}", err=True)
             return exc.exit_code
         if isinstance(exc, click.exceptions.Abort | typer.Abort):
             return 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from trueclout.cli.options import QuietOption
 from trueclout.errors import UserError
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def default_model(
     threads: Annotated[int, typer.Option(min=1)] = 2,
     work_dir: Annotated[Path | None, typer.Option(
         help="Where the temporary worlds are written (default: the system's).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
     reference_only: Annotated[bool, typer.Option(
         "--reference-only",
         help="Only (re)compute the training reference of the model at --out.")] = False,
@@ -155,6 +156,7 @@ def ring_injection(
     members: Annotated[int, typer.Option(help="Planted ring members per scenario.")] = 200,
     datasets: Annotated[Path, typer.Option(
         help="Folder holding retweet-timelines/ (for --host retweet).")] = DATASETS,
+    quiet: QuietOption = False,
 ) -> None:
     """Plant rings into an engagement graph, run the detectors, print precision and recall."""
     from rich.console import Console
@@ -166,7 +168,7 @@ def ring_injection(
     ring_sizes = _listed(sizes, int, "--sizes")
     ring_densities = _listed(densities, float, "--densities")
     try:
-        with StageProgress(transient=True) as progress:
+        with StageProgress(enabled=not quiet, transient=True) as progress:
             study = injection_study(host.value, accounts=accounts, seed=seed, sizes=ring_sizes,
                                     densities=ring_densities, camouflage=levels,
                                     members=members, datasets=datasets, progress=progress)
@@ -203,6 +205,21 @@ def feature_docs(
         return
     write_atomic(target, text)
     typer.echo(target)
+
+
+@app.command("evidence-floors")
+def evidence_floors() -> None:
+    """Re-measure the evidence floors below which a share never becomes a reason."""
+    import json
+
+    from trueclout.files import write_atomic
+    from trueclout.service.scoring import evidence
+    from trueclout.training.evaluate.evidence_floors import measure_floors
+
+    doc = measure_floors(evidence.FLOORED, percentile=evidence.PERCENTILE,
+                         n_accounts=evidence.WORLD_ACCOUNTS, seed=evidence.WORLD_SEED)
+    write_atomic(evidence.FLOORS_PATH, json.dumps(doc, indent=2) + "\n")
+    typer.echo(evidence.FLOORS_PATH)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from trueclout.contract import MAX_ID, Platform
 from trueclout.files import utc_now
@@ -44,11 +44,11 @@ from trueclout.service.api.deps import (
     SessionDep,
     page_cursor,
     parse_body,
+    utc_in_range,
 )
 from trueclout.service.api.openapi import json_request_body
 from trueclout.service.api.schemas import error_responses
 from trueclout.service.db.feedback import QueueCursor, QueueFilter
-from trueclout.service.db.models import as_utc
 
 router = APIRouter(prefix=API_PREFIX, tags=["feedback"])
 
@@ -67,7 +67,7 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
     status_code=201,
     response_model=FeedbackItemOut,
     summary="File a label on an assessed account",
-    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=json_request_body(FeedbackCreate.model_json_schema()),
 )
 async def create_feedback(request: Request, key: AnalystKey, database: DatabaseDep) -> Response:
@@ -92,15 +92,15 @@ def list_feedback(
     label: Annotated[LabelName | None, Query()] = None,
     status: Annotated[Status | None, Query()] = None,
     since: Annotated[datetime | None, Query(
-        description="Filed at or after this time (RFC 3339, or a date: its midnight UTC).")]
-    = None,
+        description="Filed at or after this time (RFC 3339, or a date: its midnight UTC)."),
+        AfterValidator(utc_in_range)] = None,
     platform: Annotated[Platform | None, Query()] = None,
     account_id: Annotated[str | None, Query(min_length=1, max_length=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")] = 50,
     before: BeforeParam = None,
 ) -> FeedbackPage:
     """Follow `next_cursor` (as `before`) for older items until it is null."""
-    where = QueueFilter(kind=kind, label=label, status=status, since=as_utc(since),
+    where = QueueFilter(kind=kind, label=label, status=status, since=since,
                         platform=platform, account_id=account_id)
     return queue_page(session=session, where=where, limit=limit,
                       before=page_cursor(before, QueueCursor.decode))
@@ -122,7 +122,7 @@ def get_feedback(key: AnalystKey, session: SessionDep, item_id: ItemId) -> Feedb
     "/feedback/{item_id}",
     response_model=FeedbackItemOut,
     summary="Decide a label or dispute: open, upheld or rejected",
-    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=json_request_body(FeedbackUpdate.model_json_schema()),
 )
 async def update_feedback(request: Request, key: AnalystKey, database: DatabaseDep,

@@ -8,15 +8,17 @@ default), a result is returned only once it is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
-from trueclout.contract import AccountSnapshot, describe_errors
+from trueclout.contract import AccountSnapshot, describe_errors, field_names
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -26,9 +28,16 @@ from trueclout.service.api.deps import (
     SettingsDep,
     parse_body,
 )
+from trueclout.service.api.idempotency import (
+    Idempotency,
+    IdempotencyKeyHeader,
+    first_answer,
+    idempotency_of,
+)
 from trueclout.service.api.openapi import BATCH_REF, SNAPSHOT_REF, json_request_body
 from trueclout.service.api.schemas import BatchResponse, error_responses
-from trueclout.service.db.engine import Database
+from trueclout.service.db.engine import Database, StorageError
+from trueclout.service.db.idempotency import RecordedAnswer
 from trueclout.service.db.keys import KeyInfo
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.runtime import metrics
@@ -49,20 +58,35 @@ def _json(body: bytes | str) -> Response:
 
 async def _keep(database: Database, settings: Settings, key: KeyInfo,
                 scored: list[tuple[Assessment, str]], snapshots: list[Any], *,
-                store: bool) -> None:
+                store: bool, also: Callable[[Session], None] | None = None) -> None:
     """Store what was scored with the snapshots it came from (unless a dry run), then count it.
 
-    The snapshot is kept beside its assessment for trust checks by id and feedback.
+    The snapshot is kept beside its assessment for trust checks by id and feedback;
+    ``also`` runs in the same transaction (it records the answer for idempotency).
     """
     if store and scored:
-        await database.run(store_scored, items=scored, snapshots=snapshots, api_key_id=key.id,
-                           stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
+        def write(*, session: Session) -> None:
+            store_scored(session=session, items=scored, snapshots=snapshots, api_key_id=key.id,
+                         stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
+            if also is not None:
+                also(session)
+
+        await database.run(write)
     for assessment, _ in scored:
         metrics.ASSESSMENTS.labels(assessment.risk.level).inc()
 
 
+def _recorder(idempotency: Idempotency | None, body: bytes, scored: list[Assessment]
+              ) -> Callable[[Session], None] | None:
+    """What records this answer for retries with the same Idempotency-Key (None: no key)."""
+    if idempotency is None:
+        return None
+    return idempotency.recorder(RecordedAnswer(200, body),
+                                [(a.platform, a.account_id) for a in scored])
+
+
 # Both scoring routes answer the same errors.
-SCORING_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
+SCORING_ERRORS = error_responses(400, 401, 403, 413, 415, 422, 429, 503)
 
 
 @router.post(
@@ -75,13 +99,23 @@ SCORING_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
 async def score(
     request: Request, key: PlatformKey, scorer: ScorerDep, database: DatabaseDep,
     settings: SettingsDep, store: StoreParam = True,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """The adjusted score, manipulation risk, tactics and reasons for one `AccountSnapshot`."""
+    """The adjusted score, manipulation risk, tactics and reasons for one `AccountSnapshot`.
+
+    With `Idempotency-Key`, a retry within 24 hours returns this answer and stores nothing.
+    """
     snapshot = await parse_body(request, AccountSnapshot)
+    idempotency = await idempotency_of(request, key, idempotency_key, "score", store=store)
+    if idempotency is not None and (replayed := await idempotency.replay()) is not None:
+        return replayed
     assessment = scorer.assess(snapshot, scored_at=utc_now())
     body = assessment_json(assessment)
-    await _keep(database, settings, key, [(assessment, body)], [await request.body()],
-                store=store)
+    try:
+        await _keep(database, settings, key, [(assessment, body)], [await request.body()],
+                    store=store, also=_recorder(idempotency, body.encode(), [assessment]))
+    except StorageError as exc:
+        return await first_answer(idempotency, exc)
     return _json(body)
 
 
@@ -90,8 +124,12 @@ class _BatchEnvelope(BaseModel):
     snapshots: Annotated[list[Any], Field(min_length=1)]
 
 
+# Its snapshots are free-form to the envelope; they are checked one by one.
+_BATCH_KEYS = frozenset({"snapshots"}) | (field_names(AccountSnapshot) or frozenset())
+
+
 async def _parse_batch(request: Request, max_items: int) -> list[Any]:
-    envelope = await parse_body(request, _BatchEnvelope, "batch request")
+    envelope = await parse_body(request, _BatchEnvelope, "batch request", known_keys=_BATCH_KEYS)
     if len(envelope.snapshots) > max_items:
         raise ApiError(422, f"a batch holds at most {max_items} snapshots", details=[{
             "field": "snapshots", "reason": f"has {len(envelope.snapshots)} items, the maximum "
@@ -116,6 +154,7 @@ def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
 async def score_batch(
     request: Request, key: PlatformKey, scorer: ScorerDep, database: DatabaseDep,
     settings: SettingsDep, store: StoreParam = True,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """`{"snapshots": [...]}` in, `{"results": [...]}` out, result *i* for snapshot *i*.
 
@@ -123,6 +162,10 @@ async def score_batch(
     valid ones are stored together in one transaction.
     """
     items = await _parse_batch(request, settings.max_batch_items)
+    idempotency = await idempotency_of(request, key, idempotency_key, "score_batch",
+                                       store=store)
+    if idempotency is not None and (replayed := await idempotency.replay()) is not None:
+        return replayed
     request_id = request_id_of(request.scope)
     results: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, AccountSnapshot]] = []
@@ -133,10 +176,15 @@ async def score_batch(
             results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
     assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
     bodies = [assessment_json(a) for a in assessments]
-    await _keep(database, settings, key, list(zip(assessments, bodies, strict=True)),
-                [items[i] for i, _ in valid], store=store)
     for (i, _), body in zip(valid, bodies, strict=True):
         results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}
-    return _json(orjson.dumps({"results": results, "scored": len(assessments),
-                               "failed": len(items) - len(assessments),
-                               "stored": bool(store and assessments)}))
+    answer = orjson.dumps({"results": results, "scored": len(assessments),
+                           "failed": len(items) - len(assessments),
+                           "stored": bool(store and assessments)})
+    try:
+        await _keep(database, settings, key, list(zip(assessments, bodies, strict=True)),
+                    [items[i] for i, _ in valid], store=store,
+                    also=_recorder(idempotency, answer, assessments))
+    except StorageError as exc:
+        return await first_answer(idempotency, exc)
+    return _json(answer)

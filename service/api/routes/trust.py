@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -23,8 +24,11 @@ from trueclout.service.api.deps import (
     bearer,
     parse_body,
 )
+from trueclout.service.api.idempotency import IdempotencyKeyHeader, first_answer, idempotency_of
 from trueclout.service.api.openapi import COMPONENTS, json_request_body
 from trueclout.service.api.schemas import error_responses
+from trueclout.service.db.engine import StorageError
+from trueclout.service.db.idempotency import RecordedAnswer
 from trueclout.service.db.keys import KeyInfo
 from trueclout.service.runtime.auth import authorize
 from trueclout.service.runtime.errors import ApiError
@@ -53,23 +57,38 @@ def _request_schema() -> dict[str, Any]:
     status_code=201,
     response_model=TrustReport,
     summary="Check a claimed influence score; the report is stored and returned",
-    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=json_request_body(_request_schema()),
 )
 async def create_trust_check(
     request: Request, key: RecruiterKey, scorer: ScorerDep, database: DatabaseDep,
-    settings: SettingsDep,
+    settings: SettingsDep, idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """The verdict on a claimed score, from the account's snapshot or a stored assessment's.
 
     Give `snapshot` or `assessment_id`. The report (verdict, claimed and adjusted
     scores, reasons, what was and was not checked) is stored for
     `TRUECLOUT_TRUST_REPORT_TTL_DAYS` and readable at `links.self` (JSON) and
-    `links.page` (the page to share).
+    `links.page` (the page to share).  With `Idempotency-Key`, a retry within 24 hours
+    returns this report again instead of checking and storing a new one.
     """
     check = await parse_body(request, TrustCheckRequest, "trust-check request")
-    report, body = await run_trust_check(check, scorer=scorer, database=database,
-                                         settings=settings, api_key_id=key.id)
+    idempotency = await idempotency_of(request, key, idempotency_key, "trust_check")
+    if idempotency is not None and (replayed := await idempotency.replay()) is not None:
+        return replayed
+
+    def record(session: Session, report: TrustReport, body: str) -> None:
+        if idempotency is not None:
+            idempotency.recorder(
+                RecordedAnswer(201, body.encode(), report.links.self),
+                [(report.subject.platform, report.subject.account_id)])(session)
+
+    try:
+        report, body = await run_trust_check(
+            check, scorer=scorer, database=database, settings=settings, api_key_id=key.id,
+            in_same_transaction=record)
+    except StorageError as exc:
+        return await first_answer(idempotency, exc)
     return Response(body, status_code=201, media_type="application/json",
                     headers={"Location": report.links.self})
 

@@ -46,12 +46,13 @@ def scored(service: Service, key: str, **snapshot: Any) -> dict[str, Any]:
     return response.json()
 
 
-def trust_report(service: Service, snapshot: dict[str, Any] | None = None) -> str:
-    """The id of a fresh trust-check report about a fresh account."""
+def trust_report(service: Service, snapshot: dict[str, Any] | None = None,
+                 key: str | None = None) -> str:
+    """The id of a fresh trust-check report about a fresh account (run with ``key``)."""
     document = snapshot or unique_snapshot()
     body = {"claimed_score": 40, "platform": document["platform"],
             "handle": document["profile"]["username"], "snapshot": document}
-    with service.client(service.new_key("recruiter")) as client:
+    with service.client(key or service.new_key("recruiter")) as client:
         response = client.post("/v1/trust-check", json=body)
     assert response.status_code == 201, response.text
     return response.json()["report_id"]

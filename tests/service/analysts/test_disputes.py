@@ -11,6 +11,8 @@ from tests.service.analysts.conftest import MAX_OPEN, trust_report
 from tests.service.conftest import Service, start_service
 from tests.service.helpers import assert_error, unique_snapshot
 from tests.service.trust.conftest import expire_report
+from trueclout.files import utc_now
+from trueclout.service.analysts.disputes import file_dispute
 from trueclout.service.trust.wording import forbidden_terms
 
 BROWSER = {"accept": "text/html"}
@@ -22,10 +24,10 @@ def browser(service: Service) -> httpx.Client:
 
 
 def dispute(service: Service, report_id: str, statement: str, contact: str = "",
-            ) -> httpx.Response:
+            key: str = "") -> httpx.Response:
     with browser(service) as client:
         return client.post(f"/trust/{report_id}/dispute",
-                           data={"statement": statement, "contact": contact})
+                           data={"statement": statement, "contact": contact, "access_key": key})
 
 
 def queue(service: Service, **params: str) -> list[dict]:
@@ -97,17 +99,41 @@ def test_expired_and_unknown_reports_cannot_be_disputed(analyst_service: Service
     assert wrong_pair.status_code == 404
 
 
-def test_a_report_collects_a_bounded_number_of_open_disputes(analyst_service: Service) -> None:
+def test_one_connection_holds_one_open_dispute_per_report(analyst_service: Service) -> None:
     report_id = trust_report(analyst_service)
-    for n in range(MAX_OPEN):
-        assert dispute(analyst_service, report_id, f"objection {n}").status_code == 303
-    refused = dispute(analyst_service, report_id, "one more")
-    assert refused.status_code == 409 and "waiting for an analyst" in refused.text
+    assert dispute(analyst_service, report_id, "objection").status_code == 303
+    again = dispute(analyst_service, report_id, "and another")
+    assert again.status_code == 409 and "from your connection" in again.text
     with analyst_service.client(analyst_service.new_key("analyst")) as client:
         mine = [i for i in client.get("/v1/feedback", params={"kind": "dispute"}).json()["items"]
                 if i["report_id"] == report_id]
         client.patch(f"/v1/feedback/{mine[0]['id']}", json={"status": "rejected"})
     assert dispute(analyst_service, report_id, "after a decision").status_code == 303
+
+
+def fill_public_slots(service: Service, report_id: str) -> None:
+    """``MAX_OPEN`` public disputes from as many other connections."""
+    for n in range(MAX_OPEN):
+        service.database.call(file_dispute, report_id=report_id, statement=f"objection {n}",
+                              contact=None, now=utc_now(), max_open=MAX_OPEN,
+                              address=f"198.51.100.{n}")
+
+
+def test_full_public_slots_leave_the_reports_owner_a_way_in(analyst_service: Service) -> None:
+    owner = analyst_service.new_key("recruiter")
+    report_id = trust_report(analyst_service, key=owner)
+    fill_public_slots(analyst_service, report_id)
+    refused = dispute(analyst_service, report_id, "one more")
+    assert refused.status_code == 409 and "waiting for an analyst" in refused.text
+    stranger = dispute(analyst_service, report_id, "mine",
+                       key=analyst_service.new_key("recruiter"))
+    assert stranger.status_code == 403
+    accepted = dispute(analyst_service, report_id, "I ran this check; the verdict is wrong",
+                       key=owner)
+    assert accepted.status_code == 303, accepted.text
+    item_id = accepted.headers["location"].rsplit("/", 1)[1]
+    [item] = [i for i in queue(analyst_service, kind="dispute") if i["id"] == item_id]
+    assert item["filed_by_key_id"] is not None
 
 
 def test_each_address_is_rate_limited(tmp_path: Path) -> None:
@@ -116,7 +142,8 @@ def test_each_address_is_rate_limited(tmp_path: Path) -> None:
         report_id = trust_report(service)
         statuses = [dispute(service, report_id, f"objection {n}").status_code
                     for n in range(7)]
-        assert statuses[:5] == [303] * 5  # the burst
+        # The burst: one dispute, then "already waiting" (one per connection and report).
+        assert statuses[:5] == [303] + [409] * 4
         limited = dispute(service, report_id, "again")
         assert limited.status_code == 429
         assert int(limited.headers["retry-after"]) >= 1

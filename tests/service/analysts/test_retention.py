@@ -19,8 +19,16 @@ from trueclout.cli import main
 from trueclout.contract import AccountSnapshot
 from trueclout.service.analysts.retention import purge_account, purge_expired
 from trueclout.service.db import migrate
+from trueclout.service.db.edges import GraphSource
 from trueclout.service.db.engine import Database
 from trueclout.service.db.feedback import FeedbackItem, PurgeRecord, insert_item
+from trueclout.service.db.idempotency import (
+    IdempotencyAccount,
+    IdempotencyClaim,
+    IdempotencyRecord,
+    RecordedAnswer,
+    record_answer,
+)
 from trueclout.service.db.keys import create_key
 from trueclout.service.db.models import ApiKey, StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot, store_scored
@@ -30,7 +38,8 @@ from trueclout.settings import Settings, get_settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 RETENTION = 90
-TABLES = (ApiKey, StoredAssessment, ScoredSnapshot, StoredTrustReport, FeedbackItem)
+TABLES = (ApiKey, StoredAssessment, ScoredSnapshot, StoredTrustReport, FeedbackItem, GraphSource,
+          IdempotencyRecord)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -87,6 +96,14 @@ def store_feedback(database: Database, account_id: str, assessment_id: str | Non
                   report_id="r" * 43 if kind == "dispute" else None, created_at=NOW)
 
 
+def store_answer(database: Database, key_id: int, account_id: str, *, at: datetime) -> None:
+    """An answer recorded for an Idempotency-Key (it expires a day after ``at``)."""
+    claim = IdempotencyClaim(api_key_id=key_id, key=f"{account_id}-{at.isoformat()}",
+                             route="score", body_sha256="0" * 64)
+    database.call(record_answer, claim=claim, now=at, accounts=[("twitter", account_id)],
+                  answer=RecordedAnswer(200, orjson.dumps({"account_id": account_id})))
+
+
 def populate(database: Database) -> dict[str, Any]:
     key_id = database.call(lambda *, session: create_key(
         session=session, scopes=["platform"], name="p")[0].id)
@@ -102,6 +119,9 @@ def populate(database: Database) -> dict[str, Any]:
     for account, assessment in (("acct-a", ids["a_new"]), ("acct-b", ids["b_new"])):
         store_feedback(database, account, assessment, "label")
         store_feedback(database, account, None, "dispute")
+    store_answer(database, key_id, "acct-a", at=NOW - timedelta(hours=25))  # expired
+    store_answer(database, key_id, "acct-a", at=NOW - timedelta(hours=1))
+    store_answer(database, key_id, "acct-b", at=NOW - timedelta(hours=1))
     return ids
 
 
@@ -110,7 +130,9 @@ def test_expired_snapshots_and_reports_go_and_nothing_else(database: Database) -
     before = dump(database)
     counts = purge_expired(database, now=NOW, batch=1)  # batches of one: the loop is exercised
     after = dump(database)
-    assert counts == {"scored_snapshots": 1, "trust_reports": 1}
+    # acct-a's graph source came from its newer snapshot, which is still kept.
+    assert counts == {"scored_snapshots": 1, "trust_reports": 1, "graph_sources": 0,
+                      "idempotency_keys": 1}
     gone = {name: before[name] - after[name] for name in before}
     assert after[ScoredSnapshot.__tablename__] <= before[ScoredSnapshot.__tablename__]
     assert [row for row in gone["scored_snapshots"] if ids["a_old"] in row]
@@ -120,7 +142,8 @@ def test_expired_snapshots_and_reports_go_and_nothing_else(database: Database) -
     with database.transaction() as session:
         [record] = session.scalars(select(PurgeRecord)).all()
     assert (record.scope, record.counts) == ("expired", counts)
-    assert purge_expired(database, now=NOW) == {"scored_snapshots": 0, "trust_reports": 0}
+    assert purge_expired(database, now=NOW) == {"scored_snapshots": 0, "trust_reports": 0,
+                                                 "graph_sources": 0, "idempotency_keys": 0}
 
 
 def test_one_accounts_data_goes_in_one_transaction_and_the_rest_stays(database: Database
@@ -131,13 +154,15 @@ def test_one_accounts_data_goes_in_one_transaction_and_the_rest_stays(database: 
                            requested_by="test")
     after = dump(database)
     assert counts == {"scored_snapshots": 2, "assessments": 2, "trust_reports": 2,
-                      "feedback_items": 2}
+                      "feedback_items": 2, "graph_sources": 1, "idempotency_keys": 2}
     for name, rows in after.items():
         assert rows <= before[name], name  # nothing added or changed
         assert not [row for row in rows if "acct-a" in row], name  # nothing of acct-a left
         assert len(before[name] - rows) == counts.get(name, 0), name
     with database.transaction() as session:
         [record] = session.scalars(select(PurgeRecord)).all()
+        answers_about = session.scalars(select(IdempotencyAccount.account_id)).all()
+    assert answers_about == ["acct-b"]  # the recorded answers' accounts went with them
     assert record.counts == counts and record.scope == "account"
     assert "acct-a" not in orjson.dumps(record.counts).decode() + record.requested_by
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.service.conftest import Service, running
+from tests.service.conftest import Service, running, start_service
 from tests.service.doubles import DeterministicTestScorer
 from tests.service.helpers import assert_error, unique_snapshot
 from trueclout.service.runtime.app import create_app
+from trueclout.service.scoring.scorer import UnavailableScorer
 from trueclout.settings import Settings
 
 
@@ -32,6 +33,21 @@ def test_not_ready_without_a_model(unready_service: Service) -> None:
     with unready_service.client() as client:
         error = assert_error(client.get("/readyz"), 503, "not_ready", field="model")
     assert "model not loaded" in error["message"]
+
+
+def test_not_ready_answers_show_no_server_paths(tmp_path: Path) -> None:
+    """What failed is said; where the server keeps its files is only in its log."""
+    hidden = "/srv/trueclout-secret-place/models/active/card.json"
+    scorer = UnavailableScorer(f"[Errno 2] No such file or directory: '{hidden}'")
+    with start_service("sqlite", tmp_path, scorer=scorer) as svc:
+        key = svc.new_key("platform")
+        with svc.client(key) as client:
+            ready = client.get("/readyz")
+            score = client.post("/v1/score", json=unique_snapshot())
+    assert_error(ready, 503, "not_ready", field="model")
+    assert_error(score, 503, "model_not_loaded")
+    for response in (ready, score):
+        assert "secret-place" not in response.text and ".../card.json" in response.text
 
 
 def test_not_ready_when_the_database_is_unreachable_or_not_migrated(tmp_path: Path) -> None:

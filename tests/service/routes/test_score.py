@@ -93,3 +93,18 @@ def test_without_a_model_scoring_is_503_and_stores_nothing(unready_service: Serv
                      503, "model_not_loaded")
     assert error["message"] == "model not loaded: test: no model installed"
     assert unready_service.count() == 0
+
+
+def test_numbers_are_rounded_where_they_become_json(service: Service, platform_key: str) -> None:
+    """Probabilities and shares to 4 digits; the caller's score as sent."""
+    snap = unique_snapshot()
+    snap["raw_score"] = 42.56
+    snap["followers"][0]["default_avatar"] = True  # 1 of 3: a share of 0.3333...
+    with service.client(platform_key) as client:
+        body = orjson.loads(client.post("/v1/score", json=snap).content)
+    reach, risk = body["authentic_reach"], body["risk"]
+    probabilities = [risk["probability"], *body["tactics"].values(), reach["fake_share"],
+                     reach["fake_share_low"], reach["fake_share_high"]]
+    assert reach["fake_share"] == 0.3333
+    assert all(round(p, 4) == p for p in probabilities), probabilities
+    assert body["raw_score"] == 42.56

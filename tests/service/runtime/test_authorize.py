@@ -16,14 +16,23 @@ KEYS = {"tc_platform": KeyInfo(7, "p", frozenset({"platform"}), 0.5)}
 
 
 class FakeKeys:
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    def cached(self, secret: str) -> KeyInfo | None:
+        return None
+
     async def lookup(self, secret: str) -> KeyInfo | None:
+        self.lookups += 1
         return KEYS.get(secret)
 
 
-def request() -> Any:
-    limiter = RateLimiter(default_rate=100.0, burst_seconds=2.0, clock=lambda: 1000.0)
+def request(unauthenticated_rate: float = 0.0, address: str = "192.0.2.1") -> Any:
+    limiter = RateLimiter(default_rate=100.0, burst_seconds=2.0, clock=lambda: 1000.0,
+                          unauthenticated_rate=unauthenticated_rate)
     state = SimpleNamespace(keys=FakeKeys(), limiter=limiter)
-    return SimpleNamespace(app=SimpleNamespace(state=state), state=SimpleNamespace())
+    return SimpleNamespace(app=SimpleNamespace(state=state), state=SimpleNamespace(),
+                           client=SimpleNamespace(host=address))
 
 
 def refusal(req: Any, secret: str | None, scopes: tuple[str, ...]) -> KeyRefused:
@@ -60,3 +69,16 @@ def test_the_rate_is_the_keys_own_and_says_how_long_to_wait() -> None:
     assert (refused.reason, refused.status, refused.retry_after) == ("rate", 429, 2)
     assert refused.headers == {"Retry-After": "2"}
     assert "retry in 2 s" in refused.message
+
+
+def test_requests_without_a_valid_key_are_limited_per_address_before_any_lookup() -> None:
+    req = request(unauthenticated_rate=1.0)  # burst 2 s: two failures, then 429
+    for _ in range(2):
+        assert refusal(req, "tc_guess", ("platform",)).status == 401
+    lookups = req.app.state.keys.lookups
+    refused = refusal(req, "tc_another_guess", ("platform",))
+    assert (refused.reason, refused.status, refused.headers["Retry-After"]) == ("rate", 429, "1")
+    assert req.app.state.keys.lookups == lookups  # refused without asking the database
+    assert refusal(req, None, ("platform",)).status == 429
+    other = request(unauthenticated_rate=1.0, address="192.0.2.2")
+    assert refusal(other, "tc_guess", ("platform",)).status == 401

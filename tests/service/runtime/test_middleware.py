@@ -67,6 +67,9 @@ def test_unknown_paths_and_methods_use_the_error_shape(sqlite_service: Service) 
         response = client.get("/v1/score")
         assert_error(response, 405, "method_not_allowed")
         assert response.headers["allow"] == "POST"
+        feedback = client.delete("/v1/feedback")
+        assert_error(feedback, 405, "method_not_allowed")
+        assert feedback.headers["allow"] == "GET, POST"  # two routes share the path
 
 
 def test_request_ids_are_echoed_or_generated(sqlite_service: Service) -> None:

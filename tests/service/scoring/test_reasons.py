@@ -109,3 +109,17 @@ def test_at_most_max_reasons_strongest_first(frame: FeatureFrame) -> None:
                                    "FOLLOWER_NAME_PATTERNS", "ENGAGEMENT_OVERLAP"]
     assert len(codes(frame, contrib, policy=ReasonPolicy(max_reasons=2))) == 2
     assert codes(frame, contrib, policy=ReasonPolicy(max_reasons=0)) == []
+
+
+def test_a_value_normal_for_genuine_accounts_is_never_a_reason(frame: FeatureFrame) -> None:
+    """A 1-in-25 follower pattern (4%) is below the genuine floor; 20% is not."""
+    from trueclout.service.scoring.evidence import evidence_floors
+
+    floor = evidence_floors()[feature_index("audience_template_share")]
+    assert 0.04 <= floor < 0.2
+    contrib = contributions(frame, audience_template_share=0.8)
+    values = frame.values.copy()
+    values[0, feature_index("audience_template_share")] = 0.04
+    assert codes(replace(frame, values=values), contrib) == []
+    values[0, feature_index("audience_template_share")] = 0.2
+    assert codes(replace(frame, values=values), contrib) == [("FOLLOWER_NAME_PATTERNS", 0.8)]

@@ -265,7 +265,9 @@ def test_a_flagged_report_says_the_score_could_not_be_corrected_and_why() -> Non
     report = report_for(a)
     assert report.verdict.level == "likely_manipulated"
     assert report.scores.notes[1] == NOT_CORRECTED
-    assert report.scores.uncorrected == [RING_NOTE]
+    # In plain words for recruiters (wording.PLAIN_WORDS): the same facts, no detector names.
+    assert report.scores.uncorrected == [neutral_message(RING_NOTE, "engagement")]
+    assert "a group of accounts that engage together" in report.scores.uncorrected[0]
     assert RING_NOTE not in report.not_checked and RING_NOTE not in report.confidence.notes
     assert "94 engagements sampled" in " ".join(report.not_checked)
 

@@ -59,8 +59,8 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory):
     weak = toy_model(root / "weak", train, config=replace(TOY_CONFIG, trees=1, max_depth=1))
     fresh = toy_training_set(n=700, seed=5)
     features = toy_features(train)
-    a = load_artifact(strong.path, expected_features=features, trusted_dir=root)
-    b = load_artifact(weak.path, expected_features=features, trusted_dir=root)
+    a = load_artifact(strong.path, expected_features=features)
+    b = load_artifact(weak.path, expected_features=features)
     return evaluate_artifact(a, fresh, against=(b, fresh)), a, b, fresh
 
 
