@@ -438,16 +438,15 @@ _GRAPH: list[FeatureSpec] = [
        "{graph_ring_block_size:count} accounts that amplify each other."),
     _f("graph_lockstep_group_size", "engagement", "accounts",
        "Members of the lockstep group the account belongs to: accounts that engage the same "
-       "posts together, in the same minutes or the same late round (CopyCatch-like); 0 when "
-       "none.",
+       "posts within the same short window (CopyCatch-like); 0 when none.",
        1, "GRAPH_LOCKSTEP",
        "The account moves in lockstep with a group of {graph_lockstep_group_size:count} "
-       "accounts that engage the same posts together, post after post."),
+       "accounts that engage the same posts within minutes of each other."),
     _f("graph_lockstep_score", "engagement", _SHARE,
-       "Share of the posts the account engaged with that it hit together with a fellow "
-       "lockstep-group member (within minutes, or within the same late round).",
+       "Share of the posts the account engaged with that it hit within the window of a fellow "
+       "lockstep-group member.",
        1, "GRAPH_LOCKSTEP",
-       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so together with "
+       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so within minutes of "
        "another member of a lockstep group of {graph_lockstep_group_size:count} accounts."),
     _f("graph_mutual_core_size", "engagement", "accounts",
        "Size of the mutual-repost core (k-core of reciprocated reposts) the account belongs "

@@ -18,17 +18,6 @@ members of two rings cannot chain them together; and cohesion (a member needs
 ``min_partner_share`` of its group's median partner count), so outsiders at
 the edge of a large ring are let go.
 
-A round can start late: a pod whose link is dropped in its chat an hour
-after the post engages together an hour late.  So "together" is measured on
-a *round clock* rather than in plain seconds since the post: the clock runs
-in seconds up to the knee ``window_seconds / ln(round_ratio)`` and
-logarithmically after it, so within the first quarter hour two engagements
-are together when ``window_seconds`` apart, and later when one came at most
-``round_ratio`` times as long after the post as the other.  A genuine
-community returning over hours spreads over far more than a factor of two
-from person to person (per-person delays spread over about two orders of
-magnitude, data/README.md), so it still does not qualify.
-
 Co-occurrence is counted exactly: entries are sorted by (post, time) once and
 each is paired with the later entries of its post inside the window.  An
 entry whose window holds more than ``max_bucket_actors`` other actors is left
@@ -46,7 +35,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trueclout.features.graph.build import EngagementEdges
 from trueclout.features.graph.sparse import component_labels, group_codes, lex_order, truss_filter
-from trueclout.features.kernels.rounds import between_cell_share
 
 # Bounds on the rows materialised at once, so memory stays flat as graphs grow.
 _PAIR_BUDGET = 2_000_000
@@ -75,20 +63,6 @@ class LockstepParams(BaseModel):
     max_bucket_actors: int = Field(
         100, ge=2, description="an engagement with more actors within the window is ignored"
     )
-    round_ratio: float = Field(
-        1.75, gt=1, description="later than the window's knee, how many times as long after "
-        "the post still counts as together (a late round)"
-    )
-
-    min_round_share: float = Field(
-        0.25, ge=0, le=1, description="a group engaging after the knee needs this share of its "
-        "members' timing variation to lie between posts (one start per post: a round)"
-    )
-
-    @property
-    def knee_seconds(self) -> float:
-        """Where the round clock turns from seconds to logarithmic: the slopes meet there."""
-        return self.window_seconds / float(np.log(self.round_ratio))
 
 
 @dataclass(frozen=True)
@@ -110,10 +84,7 @@ class LockstepGroups:
 
 @dataclass(frozen=True)
 class _Entries:
-    """First engagement of each (actor, known post), sorted by (post, round clock).
-
-    ``at`` is the round clock (``round_clock``), not the wall time.
-    """
+    """First engagement of each (actor, known post), sorted by (post, time)."""
 
     actor: np.ndarray
     post: np.ndarray
@@ -121,24 +92,10 @@ class _Entries:
     target: np.ndarray
 
 
-def round_clock(lag: np.ndarray, knee: float) -> np.ndarray:
-    """Seconds since the post up to ``knee``, then ``knee * (1 + ln(lag / knee))``, as int64.
-
-    Equal steps on this clock are equal seconds early on and equal ratios
-    later, so one window finds a round at ten seconds and one at three hours.
-    """
-    lag = np.maximum(np.nan_to_num(lag, nan=0.0), 0.0)
-    late = lag > knee
-    clock = lag.copy()
-    clock[late] = knee * (1.0 + np.log(lag[late] / knee))
-    return np.rint(clock).astype(np.int64)
-
-
-def first_engagements(edges: EngagementEdges, knee: float = np.inf) -> _Entries:
-    """Each actor's earliest engagement with each known post, sorted by (post, round clock)."""
+def first_engagements(edges: EngagementEdges) -> _Entries:
+    """Each actor's earliest engagement with each known post, sorted by (post, time)."""
     known = edges.post >= 0
-    actor, post = edges.actor[known], edges.post[known]
-    at = round_clock(edges.lag[known], knee)
+    actor, post, at = edges.actor[known], edges.post[known], edges.at[known]
     target = edges.target[known]
     if len(actor) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -320,7 +277,7 @@ def find_lockstep_groups(
     params = params or LockstepParams()
     n = edges.n_accounts
     label = np.full(n, -1, dtype=np.int64)
-    entries = first_engagements(edges, params.knee_seconds)
+    entries = first_engagements(edges)
     actors, count = _cooccurrence(entries, params)
     count.data[count.data < params.min_shared_posts] = 0
     count.eliminate_zeros()
@@ -334,42 +291,10 @@ def find_lockstep_groups(
         graph = truss_filter(graph, params.min_group_size - 2)
         local = _cohesive_groups(graph, params.min_partner_share)
         label = _renumber(local, actors, n, params.min_group_size)
-        label = _late_groups_in_rounds(entries, label, params)
     sizes = np.bincount(label[label >= 0], minlength=int(label.max(initial=-1)) + 1)
     size = np.where(label >= 0, sizes[np.maximum(label, 0)] if len(sizes) else 0, 0)
     score = _lockstep_score(entries, label, params.window_seconds)
     return LockstepGroups(label=label, size=size.astype(np.int64), score=score)
-
-
-def _late_groups_in_rounds(entries: _Entries, label: np.ndarray, params: LockstepParams
-                           ) -> np.ndarray:
-    """``label`` without the late groups whose members do not engage in rounds.
-
-    A group that typically engages after the knee is kept only when its
-    members share a start per post: the between-post share of their round
-    clocks (``kernels.rounds``) reaches ``min_round_share``.  People who each
-    return to a community's posts in their own time, hours apart, can still
-    land within a factor of two of each other now and then; they share no
-    start, so their share stays near zero.  Early groups keep the plain rule.
-    """
-    n_groups = int(label.max(initial=-1)) + 1
-    if n_groups == 0:
-        return label
-    member = label[entries.actor] >= 0
-    group, post, clock = label[entries.actor[member]], entries.post[member], entries.at[member]
-    cell, n_cells = group_codes(group * (int(entries.post.max()) + 1) + post)
-    group_of_cell = np.zeros(n_cells, dtype=np.int64)
-    group_of_cell[cell] = group
-    shares = between_cell_share(clock.astype(np.float64), cell, group_of_cell,
-                                n_groups, min_cell=3, min_cells=3)
-    typical = _medians(group, clock.astype(np.float64), n_groups)
-    late = typical > params.knee_seconds
-    dropped = late & ~(np.nan_to_num(shares) >= params.min_round_share)
-    if not dropped.any():
-        return label
-    kept = np.where((label >= 0) & ~dropped[np.maximum(label, 0)], label, -1)
-    _, renumbered = np.unique(kept, return_inverse=True)
-    return np.where(kept >= 0, renumbered - (1 if (kept < 0).any() else 0), -1)
 
 
 def _cohesive_groups(graph: sp.csr_array, min_share: float) -> np.ndarray:

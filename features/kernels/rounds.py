@@ -7,7 +7,7 @@ delays) grouped into *cells* (one post's values), and cells grouped into
 of each unit says how much of its values' variation lies between cells
 rather than within them: about 0 when each value comes on its own time,
 towards 1 when the cell decides.  Used by the snapshot feature
-``engagement_core_round_share`` and by lockstep groups that engage late.
+``engagement_core_round_share``.
 """
 
 from __future__ import annotations

@@ -96,16 +96,6 @@ def test_community_engaging_every_post_over_hours_is_not_lockstep() -> None:
     assert groups(r.edges()) == []
 
 
-def test_a_pod_called_hours_after_each_post_is_still_a_group() -> None:
-    """The pod's round starts 1-6 hours after each post; members spread around the start
-    by a log-sd of 0.3 (a quarter-hour either way at one hour)."""
-    r = Rows(8)
-    pod = bots("pod", 10)
-    members_engaging_each_other(r, pod, 4, lambda k: r.rng.uniform(HOUR, 6 * HOUR)
-                                * r.rng.lognormal(0.0, 0.3, k))
-    assert groups(r.edges()) == [set(pod)]
-
-
 def test_a_community_returning_hours_later_each_on_its_own_time_is_not_lockstep() -> None:
     """The same timing in the mean (a few hours after the post), but each friend comes on
     their own time: no round, however often two of them land within a factor of two."""
