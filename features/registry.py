@@ -335,16 +335,6 @@ _ENGAGEMENT: list[FeatureSpec] = [
        "typical post their delays differ by a factor of only "
        "{engagement_core_round_factor:times} from one another, over "
        "{engagement_round_posts:count} posts."),
-    _f("engagement_core_round_share", "engagement", _SHARE,
-       "Share of the variation in the regular engagers' log10 delays that lies between "
-       "posts rather than within a post (intraclass correlation over posts with "
-       f"{E.MIN_ROUND_ENGAGEMENTS}+ of them; needs {E.MIN_ROUND_POSTS}+ such posts), less "
-       "the same share among its other engagers. Pod members are called to each post "
-       "together, so when one is late all are; fans each come on their own time.",
-       1, "RING_SYNCHRONY",
-       "Its {engagement_regular_actors:count} most regular engagers arrive as one group: "
-       "when they are late on a post they are all late, which explains "
-       "{engagement_core_round_share:pct} of how their timing varies."),
     _f("engagement_reciprocity", "engagement", _SHARE,
        "Share of sampled engagement made by accounts that the account itself reposted "
        "(needs reposts_made).",

@@ -17,14 +17,6 @@ over about two orders of magnitude in real retweet timings, data/README.md).
 engagers (on half the posts or more), on a log scale, so it reads the same
 for a round at ten seconds and a round at three hours.
 
-A loose round (members spread over a few hours) still shares one start per
-post: when the link is dropped late, every member is late.
-``engagement_core_round_share`` is the share of the variance of the
-regulars' log delays that lies *between* posts (an intraclass correlation),
-less the same share among the account's other engagers, so a common cause
-every engager shares (a post at night, a feed boost) does not count.
-Regulars who each come on their own time share no start: about zero.
-
 Accounts and actors are grouped with packed integer keys and sorts
 (``features.grouping``), never with a loop or a pandas group-by.
 """
@@ -37,7 +29,6 @@ from trueclout.features.frame import FamilyResult
 from trueclout.features.kernels.actors import ActorPosts, group_actor_posts
 from trueclout.features.kernels.columns import SnapshotColumns
 from trueclout.features.kernels.grouping import isin_sorted, unique_counts
-from trueclout.features.kernels.rounds import between_cell_share
 from trueclout.features.kernels.segments import Segments, run_sums
 
 TOP_ACTOR_FRACTION = 0.10
@@ -195,28 +186,6 @@ def _round_spread(cols: SnapshotColumns, actors: ActorPosts, actor_row: np.ndarr
             "actors": np.bincount(actors.account, weights=regular, minlength=n)}
 
 
-def _round_share(cols: SnapshotColumns, actor_row: np.ndarray, regular: np.ndarray,
-                 post_row: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """How much more the regulars share a per-post start than the other engagers do.
-
-    The between-post share of the regulars' log10 delays, less that of the
-    other engagers where enough of them are timed (else less nothing).
-    """
-    if not regular.any():
-        return np.full(cols.n, np.nan)
-    timed = (post_row >= 0) & ~np.isnan(delay)
-    is_regular = (actor_row >= 0) & regular[np.maximum(actor_row, 0)]
-    log_delay = np.log10(1.0 + np.nan_to_num(delay))
-    account_of_post = cols.segments("posts").ids
-
-    def share(among: np.ndarray) -> np.ndarray:
-        return between_cell_share(log_delay[among], post_row[among], account_of_post, cols.n,
-                                  min_cell=MIN_ROUND_ENGAGEMENTS, min_cells=MIN_ROUND_POSTS)
-
-    own = share(timed & is_regular)
-    return np.clip(own - np.nan_to_num(share(timed & ~is_regular)), 0.0, 1.0)
-
-
 def _reciprocity(cols: SnapshotColumns, actors: ActorPosts, n_actors: np.ndarray,
                  engagements: np.ndarray) -> dict[str, np.ndarray]:
     """Overlap between who engages with the account and whom the account reposts."""
@@ -332,8 +301,6 @@ def compute_engagement(cols: SnapshotColumns) -> FamilyResult:
         "engagement_median_delay": np.log10(1 + median_delay),
         "engagement_delay_spread": spread,
         "engagement_core_round_spread": rounds["spread"],
-        "engagement_core_round_share": _round_share(cols, actor_row, over["regular_actor"],
-                                                    post_row, delay),
         "engagement_reciprocity": recip["reciprocity"],
         "engagement_reciprocal_repost_share": recip["reciprocal_share"],
         "engagement_repost_like_ratio": rl["ratio"],

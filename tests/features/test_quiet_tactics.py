@@ -60,23 +60,9 @@ def test_a_pod_round_is_tight_at_any_pace_and_a_community_is_not(seed: int,
     assert pod < community - 0.1
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("round_hours", [1.0, 3.0, 6.0])
-def test_a_loose_pod_shares_one_start_per_post_and_a_community_does_not(seed: int,
-                                                                        round_hours: float) -> None:
-    """Members spread by a log-sd of 0.6 around a late start: the spread alone is loose,
-    but when the call comes late they are all late; friends each come on their own time."""
-    f = frame(with_pod_rounds(base(seed), round_s=round_hours * 3_600, jitter=0.6, seed=seed),
-              with_community(base(seed), spread_hours=10, seed=seed))
-    pod, community = f.column("engagement_core_round_share")
-    assert pod > 0.2
-    assert community < 0.1
-
-
-def test_round_spread_and_share_are_unknown_without_regular_engagers() -> None:
+def test_round_spread_is_unknown_without_regular_engagers() -> None:
     f = frame(base(1))
     assert np.isnan(f.column("engagement_core_round_spread")[0])
-    assert np.isnan(f.column("engagement_core_round_share")[0])
 
 
 def test_a_fast_pod_is_still_a_tight_round() -> None:
