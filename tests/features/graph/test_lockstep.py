@@ -14,13 +14,34 @@ class Rows:
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
         self.rows: list[tuple[str, str, str, int]] = []
+        self.published: dict[str, int] = {}
 
     def hit(self, actor: str, author: str, post: str, at: float) -> None:
         self.rows.append((actor, author, post, int(at)))
 
+    def post(self, post: str, at: float) -> None:
+        """Say when ``post`` was published (else its first engagement stands in)."""
+        self.published[post] = int(at)
+
     def edges(self) -> EngagementEdges:
         actor, target, post, at = (list(c) for c in zip(*self.rows, strict=True))
-        return edges_from_arrays(actor, target, post, at, ["like"] * len(actor))
+        created = ([self.published.get(p, np.nan) for p in post] if self.published else None)
+        return edges_from_arrays(actor, target, post, at, ["like"] * len(actor),
+                                 post_created=created)
+
+
+def members_engaging_each_other(r: Rows, members: list[str], posts_each: int,
+                                delays: object) -> None:
+    """Every member engages every other member's posts; ``delays(k)`` gives the k delays
+    (seconds after publication) of the other members on one post."""
+    for m_i, author in enumerate(members):
+        for p in range(posts_each):
+            published = (m_i * posts_each + p) * 24 * HOUR
+            name = f"{author}/{p}"
+            r.post(name, published)
+            others = [a for a in members if a != author]
+            for actor, delay in zip(others, delays(len(others)), strict=True):
+                r.hit(actor, author, name, published + delay)
 
 
 def groups(edges: EngagementEdges, params: LockstepParams | None = None) -> list[set[str]]:
@@ -72,6 +93,16 @@ def test_community_engaging_every_post_over_hours_is_not_lockstep() -> None:
             for actor in friends:
                 if actor != author:
                     r.hit(actor, author, f"{author}/{p}", published + r.rng.uniform(0, 6 * HOUR))
+    assert groups(r.edges()) == []
+
+
+def test_a_community_returning_hours_later_each_on_its_own_time_is_not_lockstep() -> None:
+    """The same timing in the mean (a few hours after the post), but each friend comes on
+    their own time: no round, however often two of them land within a factor of two."""
+    r = Rows(9)
+    friends = bots("friend", 20)
+    members_engaging_each_other(r, friends, 4,
+                                lambda k: r.rng.lognormal(np.log(2.5 * HOUR), 1.3, k))
     assert groups(r.edges()) == []
 
 
