@@ -18,10 +18,9 @@ how many rows each table lost; never which account.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -40,7 +39,7 @@ from trueclout.service.db.idempotency import delete_account_answers, delete_expi
 from trueclout.service.db.models import StoredAssessment
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport, delete_expired_trust_reports
-from trueclout.service.runtime.tasks import stop_task
+from trueclout.service.runtime.tasks import PeriodicLoop
 
 log = logging.getLogger("trueclout.service")
 
@@ -142,27 +141,20 @@ class PeriodicPurge:
 
     def __init__(self, database: Database, interval_hours: float) -> None:
         self.database = database
-        self.interval = timedelta(hours=interval_hours)
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicLoop("trueclout-purge", interval_hours * 3600.0, self._turn,
+                                  failure="the periodic purge failed; it will be retried",
+                                  log=log)
 
     def start(self) -> None:
-        if self.interval > timedelta(0) and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(),
-                                                                name="trueclout-purge")
+        self._loop.start()
 
     async def stop(self) -> None:
-        await stop_task(self._task)
-        self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
+    async def _turn(self) -> None:
         from starlette.concurrency import run_in_threadpool
 
-        while True:
-            try:
-                counts = await run_in_threadpool(purge_expired, self.database,
-                                                 requested_by="server (periodic)")
-                (log.info if any(counts.values()) else log.debug)(
-                    "purged expired data", extra={"fields": counts})
-            except Exception:  # noqa: BLE001 - the next turn retries
-                log.exception("the periodic purge failed; it will be retried")
-            await asyncio.sleep(self.interval.total_seconds())
+        counts = await run_in_threadpool(purge_expired, self.database,
+                                         requested_by="server (periodic)")
+        (log.info if any(counts.values()) else log.debug)(
+            "purged expired data", extra={"fields": counts})

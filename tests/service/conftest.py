@@ -106,6 +106,18 @@ def database_url_for(backend: str, tmp: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp / 'trueclout.db'}"
 
 
+@contextmanager
+def migrated_database(backend: str, tmp: Path, **settings: Any) -> Iterator[Database]:
+    """An empty database at the newest revision on ``backend``, disposed afterwards."""
+    with database_url_for(backend, tmp) as url:
+        db = Database.from_settings(Settings(data_dir=tmp, database_url=url, **settings))
+        try:
+            migrate.upgrade(db.engine)
+            yield db
+        finally:
+            db.dispose()
+
+
 @dataclass
 class Service:
     """A running server and handles on what it stores."""

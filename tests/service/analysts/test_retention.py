@@ -12,7 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from tests.service.conftest import BACKENDS, database_url_for, start_service
+from tests.service.conftest import BACKENDS, migrated_database, start_service
 from tests.service.doubles import DeterministicTestScorer
 from tests.service.helpers import unique_snapshot
 from trueclout.cli import main
@@ -44,13 +44,9 @@ TABLES = (ApiKey, StoredAssessment, ScoredSnapshot, StoredTrustReport, FeedbackI
 
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url_for(request.param, tmp_path) as url:
-        db = Database.from_settings(Settings(data_dir=tmp_path, database_url=url))
-        migrate.upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
+    """An empty database at the newest revision, per backend."""
+    with migrated_database(request.param, tmp_path) as db:
+        yield db
 
 
 def dump(database: Database) -> dict[str, set[tuple]]:

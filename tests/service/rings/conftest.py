@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import BACKENDS, database_url_for
+from tests.service.conftest import BACKENDS, migrated_database
 from tests.service.doubles import DeterministicTestScorer
 from trueclout.contract import AccountSnapshot
-from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.scoring.scorer import assessment_json
-from trueclout.settings import Settings
 from trueclout.tables import tables_to_snapshots
 from trueclout.training.sim.params import TacticRanges, WorldParams
 from trueclout.training.sim.world import World, simulate_world
@@ -28,13 +26,9 @@ PROMPT_PODS = WorldParams(tactics=TacticRanges(pod_delay_seconds=(5.0, 1_200.0))
 
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url_for(request.param, tmp_path) as url:
-        db = Database.from_settings(Settings(data_dir=tmp_path, database_url=url))
-        migrate.upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
+    """An empty database at the newest revision, per backend."""
+    with migrated_database(request.param, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.service.conftest import BACKENDS, Service, database_url_for, start_service
+from tests.service.conftest import (
+    BACKENDS,
+    Service,
+    migrated_database,
+    start_service,
+)
 from tests.service.trust.doubles import ScriptedScorer
 from tests.service.trust.samples import Sample, samples, scripts_by_account
-from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.db.snapshots import ScoredSnapshot
 from trueclout.service.db.trust import StoredTrustReport
 from trueclout.service.scoring.scorer import UnavailableScorer
-from trueclout.settings import Settings
 
 TRUST_TTL_DAYS = 7
 CHROMIUM = Path(os.environ.get("TRUECLOUT_CHROMIUM", "/usr/bin/chromium"))
@@ -113,11 +116,5 @@ def unready_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database at the newest revision, per backend."""
-    with database_url_for(request.param, tmp_path) as url:
-        db = Database.from_settings(Settings(data_dir=tmp_path, database_url=url,
-                                             database_timeout_ms=300))
-        try:
-            migrate.upgrade(db.engine)
-            yield db
-        finally:
-            db.dispose()
+    with migrated_database(request.param, tmp_path, database_timeout_ms=300) as db:
+        yield db
