@@ -10,7 +10,7 @@ default), a result is returned only once it is stored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
-from trueclout.contract import AccountSnapshot, describe_errors, field_names, validate_json
+from trueclout.contract import AccountSnapshot, describe_errors, field_names
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -28,7 +28,6 @@ from trueclout.service.api.deps import (
     ScorerDep,
     SettingsDep,
     parse_body,
-    require_json,
 )
 from trueclout.service.api.idempotency import (
     Idempotency,
@@ -43,7 +42,7 @@ from trueclout.service.db.idempotency import RecordedAnswer
 from trueclout.service.db.keys import KeyInfo
 from trueclout.service.db.snapshots import store_scored
 from trueclout.service.runtime import metrics
-from trueclout.service.runtime.errors import ApiError, invalid_snapshot, request_id_of
+from trueclout.service.runtime.errors import ApiError, request_id_of
 from trueclout.service.scoring.offload import off_loop
 from trueclout.service.scoring.scorer import Scorer, assessment_json
 from trueclout.settings import Settings
@@ -53,20 +52,6 @@ router = APIRouter(prefix=API_PREFIX, tags=["scoring"])
 StoreParam = Annotated[bool, Query(
     description="Store the assessment for history and audit (default). "
                 "`store=false` is a dry run: scored, returned, not kept.")]
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-async def parse_body_off_loop(request: Request, model: type[M], what: str = "snapshot") -> M:
-    """``deps.parse_body`` for large bodies: the same checks and errors, validated in a
-    scoring thread (a 150 KB snapshot takes milliseconds to validate)."""
-    require_json(request)
-    raw = await request.body()
-    try:
-        return await off_loop(validate_json, model, raw)
-    except ValidationError as exc:
-        raise invalid_snapshot(exc, what=what) from None
 
 
 def _assess_json(scorer: Scorer, snapshot: AccountSnapshot) -> tuple[Assessment, str]:
@@ -128,7 +113,7 @@ async def score(
 
     With `Idempotency-Key`, a retry within 24 hours returns this answer and stores nothing.
     """
-    snapshot = await parse_body_off_loop(request, AccountSnapshot)
+    snapshot = await parse_body(request, AccountSnapshot)
     idempotency = await idempotency_of(request, key, idempotency_key, "score", store=store)
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed

@@ -22,10 +22,10 @@ from trueclout.service.api.deps import (
     ScorerDep,
     SettingsDep,
     bearer,
+    parse_body,
 )
 from trueclout.service.api.idempotency import IdempotencyKeyHeader, first_answer, idempotency_of
 from trueclout.service.api.openapi import COMPONENTS, json_request_body
-from trueclout.service.api.routes.score import parse_body_off_loop
 from trueclout.service.api.schemas import error_responses
 from trueclout.service.db.engine import StorageError
 from trueclout.service.db.idempotency import RecordedAnswer
@@ -72,7 +72,7 @@ async def create_trust_check(
     `links.page` (the page to share).  With `Idempotency-Key`, a retry within 24 hours
     returns this report again instead of checking and storing a new one.
     """
-    check = await parse_body_off_loop(request, TrustCheckRequest, "trust-check request")
+    check = await parse_body(request, TrustCheckRequest, "trust-check request")
     idempotency = await idempotency_of(request, key, idempotency_key, "trust_check")
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed
