@@ -5,10 +5,21 @@
     .venv/bin/python benchmarks/batch.py --data FOLDER          # a table folder you already have
     .venv/bin/python benchmarks/batch.py --accounts 10000 --graph-only
                                             # peak memory of the lean graph stage vs the old one
+    .venv/bin/python benchmarks/batch.py --accounts 10000 --jsonl --runners in-process
+                                            # also from the same world as JSON Lines
+    .venv/bin/python benchmarks/batch.py --data FILE.jsonl --stage-only
+                                            # staging JSON Lines: by blocks vs record by record
 
 The world is generated once with the simulator (``write_world``, at a modest
 engagement scale so 100,000 accounts fit the machine) and kept under
-``--cache`` for later runs.  Each runner then scores it in a fresh child
+``--cache`` for later runs; with ``--jsonl`` it is also written as JSON Lines
+(``snapshots.jsonl``, the contract's own format), and each runner scores both.
+Runner ``records`` is ``in-process`` with JSON Lines staged record by record
+through the models, as before the block decoder (the same on a table folder).
+``--stage-only`` times the staging of a JSON Lines file alone, in fresh
+processes taking turns: decoded in blocks (``batch.decode``) and, with
+``--old-stage``, record by record through the models (the path before the
+block decoder); both must stage the same tables.  Each runner then scores it in a fresh child
 process with the shipped default model: ``in-process`` (chunks, one after
 the other) and ``dask`` (a new ``LocalCluster``: one worker process per
 core, one thread each; its start-up is included in the wall time, as a user
@@ -46,9 +57,11 @@ def _peak_mib() -> float:
 
 
 def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
-                 followers_sample: int) -> Path:
-    """A simulated table folder of ``accounts`` (generated once, then reused)."""
-    folder = cache / f"batch-{accounts}-s{seed}-e{engagement_scale:g}-f{followers_sample}"
+                 followers_sample: int, jsonl: bool = False) -> Path:
+    """A simulated table folder of ``accounts`` (generated once, then reused); with
+    ``jsonl``, ``snapshots.jsonl`` in it holds the same world as JSON Lines."""
+    folder = cache / (f"batch-{accounts}-s{seed}-e{engagement_scale:g}-f{followers_sample}"
+                      + ("-jsonl" if jsonl else ""))
     if (folder / "manifest.json").exists():
         return folder
     from trueclout.training.sim.world import write_world
@@ -56,7 +69,7 @@ def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
     print(f"generating {accounts:,} accounts into {folder} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     write_world(folder, accounts, seed, engagement_scale=engagement_scale,
-                followers_sample=followers_sample)
+                followers_sample=followers_sample, formats="both" if jsonl else "parquet")
     print(f"  generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return folder
 
@@ -69,6 +82,10 @@ def child(runner: str, data: Path, out: Path, chunk_accounts: int) -> dict:
 
     spec = ArtifactScorerSpec(str(SHIPPED_DIR))
     options = BatchOptions(chunk_accounts=chunk_accounts, run_id="benchmark")
+    if runner == "records":  # in-process, JSON Lines staged as before batch.decode
+        from trueclout.service.batch import inputs
+
+        inputs._stage_json_lines = inputs._stage_json  # type: ignore[assignment]
     if runner == "dask":
         from trueclout.service.batch.on_dask import run_batch_on_dask
 
@@ -77,7 +94,9 @@ def child(runner: str, data: Path, out: Path, chunk_accounts: int) -> dict:
         result = run_batch(data, out, spec, options)
     stats = result.edge_stats
     return {
-        "runner": result.runner, "accounts": result.accounts, "wall": result.wall,
+        "runner": result.runner + (", JSON Lines staged record by record"
+                                   if runner == "records" else ""),
+        "accounts": result.accounts, "wall": result.wall,
         "cpu": result.cpu, "worker_cpu": result.worker_cpu,
         "rate": result.accounts_per_second,
         "stages_wall": result.times.wall, "stages_cpu": result.times.cpu,
@@ -107,6 +126,42 @@ def graph_child(mode: str, data: Path, chunk_accounts: int) -> dict:
     return {"mode": mode, "rows": ring.num_rows, "edges": edges, "bytes_per_edge": per_edge,
             "wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
             "peak_mib": _peak_mib()}
+
+
+def stage_child(mode: str, source: Path) -> dict:
+    """Stage ``source`` (JSON Lines) once: ``blocks`` (``batch.decode``) or ``records``
+    (record by record through the models, as before the block decoder)."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trueclout.service.batch import inputs
+
+    folder = Path(tempfile.mkdtemp(prefix="stage-bench-", dir=source.parent))
+    started, cpu = time.perf_counter(), time.process_time()
+    if mode == "records":
+        invalid = inputs._stage_json(source, folder, inputs.OnError.skip, lambda _l: None,
+                                     2_000)
+    else:
+        invalid = inputs._stage_json_lines(source, folder, inputs.OnError.skip,
+                                           lambda _l: None, 2_000)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    accounts = pq.ParquetFile(folder / "profiles.parquet").metadata.num_rows
+    digest = {}  # each staged table's rows and a digest of its content
+    for name in ("profiles", "follower_history", "followers", "posts", "engagements",
+                 "reposts_made"):
+        table = pq.read_table(folder / f"{name}.parquet").combine_chunks()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as stream:
+            stream.write_table(table)
+        digest[name] = f"{table.num_rows} rows, {hashlib.sha256(sink.getvalue()).hexdigest()[:16]}"
+
+    shutil.rmtree(folder)
+    return {"mode": mode, "accounts": accounts, "invalid": invalid, "wall": wall, "cpu": cpu,
+            "rows": digest, "peak_mib": _peak_mib()}
 
 
 def run_child(*args: str) -> dict:
@@ -140,10 +195,35 @@ def report(figures: dict) -> None:
     print(f"  peak RSS: client {figures['peak_mib']:,.0f} MiB{workers}")
 
 
+def stage_only(source: Path, old: bool, repeat: int) -> int:
+    """Staging of ``source`` by each variant, taking turns, ``repeat`` times; medians."""
+    modes = ["blocks", *(["records"] if old else [])]
+    runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+    for _ in range(repeat):
+        for mode in modes:
+            runs[mode].append(run_child("stage", mode, str(source)))
+    rows = {json.dumps(r["rows"], sort_keys=True) for rs in runs.values() for r in rs}
+    print(f"source: {source} ({source.stat().st_size / 2**20:,.0f} MiB)")
+    for mode, rs in runs.items():
+        walls = sorted(r["wall"] for r in rs)
+        wall = walls[len(walls) // 2]
+        first = rs[0]
+        print(f"staging by {mode}: {first['accounts']:,} accounts ({first['invalid']} invalid) "
+              f"in {wall:.1f} s median = {first['accounts'] / wall:,.0f} accounts/s "
+              f"(runs {', '.join(f'{w:.1f}' for w in walls)} s); CPU here "
+              f"{sorted(r['cpu'] for r in rs)[len(rs) // 2]:.1f} s; peak RSS "
+              f"{max(r['peak_mib'] for r in rs):,.0f} MiB")
+    print("same tables staged by every variant" if len(rows) == 1 else
+          f"VARIANTS DIFFER: {rows}")
+    print(f"(load average now: {', '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    return 0 if len(rows) == 1 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--data", type=Path, help="score this table folder instead")
+    parser.add_argument("--data", type=Path,
+                        help="score this table folder (or JSON Lines file) instead")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--engagement-scale", type=float, default=0.1)
     parser.add_argument("--followers-sample", type=int, default=50)
@@ -151,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runners", default="in-process,dask")
     parser.add_argument("--graph-only", action="store_true",
                         help="compare the graph stage's peak memory: lean vs old ingestion")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="also write the world as JSON Lines and score that too")
+    parser.add_argument("--stage-only", action="store_true",
+                        help="time staging JSON Lines (--data FILE, or the --jsonl world)")
+    parser.add_argument("--old-stage", action="store_true",
+                        help="with --stage-only: also time the record-by-record staging")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="with --stage-only: runs per variant (the median is printed)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -158,16 +246,22 @@ def main(argv: list[str] | None = None) -> int:
         kind, *rest = args.child
         if kind == "graph":
             figures = graph_child(rest[0], Path(rest[1]), int(rest[2]))
+        elif kind == "stage":
+            figures = stage_child(rest[0], Path(rest[1]))
         else:
             figures = child(kind, Path(rest[0]), Path(rest[1]), int(rest[2]))
         print(json.dumps(figures))
         return 0
 
     args.cache.mkdir(parents=True, exist_ok=True)
+    jsonl = args.jsonl or (args.stage_only and args.data is None)
     data = args.data or world_folder(args.accounts, args.seed, args.cache,
-                                     args.engagement_scale, args.followers_sample)
+                                     args.engagement_scale, args.followers_sample, jsonl)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"data: {data}; cores: {os.cpu_count()}; load average at start: {load}")
+    if args.stage_only:
+        return stage_only(data if data.is_file() else data / "snapshots.jsonl", args.old_stage,
+                          args.repeat)
     if args.graph_only:
         for mode in ("lean", "tables"):
             g = run_child("graph", mode, str(data), str(args.chunk_accounts))
@@ -176,9 +270,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak RSS {g['peak_mib']:,.0f} MiB")
         return 0
     out = args.cache / "batch-benchmark.parquet"
+    sources = [data, data / "snapshots.jsonl"] if args.jsonl and data.is_dir() else [data]
     for runner in args.runners.split(","):
-        report(run_child(runner, str(data), str(out), str(args.chunk_accounts)))
-        print(f"  (load average now: {', '.join(f'{x:.2f}' for x in os.getloadavg())})")
+        for source in sources:
+            if len(sources) > 1:
+                print(f"\n[{'JSON Lines' if source.is_file() else 'Parquet table folder'}]")
+            report(run_child(runner, str(source), str(out), str(args.chunk_accounts)))
+            print(f"  (load average now: {', '.join(f'{x:.2f}' for x in os.getloadavg())})")
     out.unlink(missing_ok=True)
     return 0
 

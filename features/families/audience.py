@@ -28,7 +28,7 @@ from trueclout.features.families.fingerprints import (
     templated,
     wilson_interval,
 )
-from trueclout.features.families.follower_signals import FollowerProfiles
+from trueclout.features.families.follower_signals import FOLLOWER_SIGNALS, FollowerProfiles
 from trueclout.features.families.lots import combine_share, find_lots
 from trueclout.features.frame import FamilyResult
 from trueclout.features.kernels.columns import SECONDS_PER_DAY, SnapshotColumns
@@ -87,13 +87,24 @@ TRAIT_SHARES: dict[str, str] = {
 }
 
 
+def _signals_read(scorer: AudienceScorer) -> frozenset[str] | None:
+    """The signals a scorer reads, where it names them (``feature_names_``, a fitted
+    ``FollowerModel``'s list): the others need not be measured for it.  None (all of
+    them) for any other scorer."""
+    names = getattr(scorer, "feature_names_", None)
+    if not isinstance(names, list | tuple) or not set(names) <= set(FOLLOWER_SIGNALS):
+        return None
+    return frozenset(names)
+
+
 def _model_share(scorer: AudienceScorer | None, profiles: FollowerProfiles, seg: Segments,
                  followers_count: np.ndarray) -> ShareEstimate:
     n = seg.n
     if scorer is None:
         nan = np.full(n, np.nan)
         return ShareEstimate(nan, nan.copy(), nan.copy())
-    probs = np.asarray(scorer.fake_probability(profiles.matrix()), dtype=np.float64)
+    probs = np.asarray(scorer.fake_probability(profiles.matrix(_signals_read(scorer))),
+                       dtype=np.float64)
     if probs.shape != (len(seg),):
         raise ValueError(f"AudienceScorer.fake_probability returned shape {probs.shape} for "
                          f"{len(seg)} followers; expected one probability per follower")

@@ -9,7 +9,7 @@ know when a follow happened) give NaN, which the models treat as unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -174,9 +174,14 @@ class FollowerProfiles:
             self._signals[name] = _SIGNAL[name](self.measure)
         return self._signals[name]
 
-    def matrix(self) -> np.ndarray:
-        """The ``FOLLOWER_SIGNALS`` matrix (n x k, float64, NaN = unknown)."""
-        return _stack([self.signal(name) for name in FOLLOWER_SIGNALS], self.n)
+    def matrix(self, only: Collection[str] | None = None) -> np.ndarray:
+        """The ``FOLLOWER_SIGNALS`` matrix (n x k, float64, NaN = unknown); with ``only``,
+        the other columns are left NaN and never measured (for a reader of a few)."""
+        if only is None:
+            return _stack([self.signal(name) for name in FOLLOWER_SIGNALS], self.n)
+        unread = np.full(self.n, np.nan)
+        return _stack([self.signal(name) if name in only else unread
+                       for name in FOLLOWER_SIGNALS], self.n)
 
     def number(self, name: str) -> np.ndarray:
         """A numeric, boolean or timestamp column (seconds) as float64, NaN for nulls."""
