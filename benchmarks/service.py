@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/service.py                   # ~1.5 minutes
     .venv/bin/python benchmarks/service.py --duration 3      # a quick look
+    .venv/bin/python benchmarks/service.py --breakdown-only  # where one request's CPU goes
     .venv/bin/python benchmarks/service.py --database-url postgresql://postgres@127.0.0.1/bench
 
 The snapshot has 200 sampled followers, 1,200 engagements (60 posts x 20) and
@@ -310,7 +311,8 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     """
     import statistics
 
-    from trueclout.contract import AccountSnapshot
+    from trueclout.contract import AccountSnapshot, validate_json
+    from trueclout.fast_contract import validate_snapshot_json
     from trueclout.features.pipeline import compute_features
     from trueclout.files import utc_now
     from trueclout.models.account_model import as_float32
@@ -331,15 +333,24 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     model = scorer.artifact
     overall = model.model.learner.scorers["overall"]
     steps: dict[str, list[float]] = {
-        "validate snapshot (pydantic, JSON)": [], "snapshot -> tables": [],
+        "validate snapshot (API: msgspec first)": [],
+        "validate snapshot (validate_json)": [], "snapshot -> tables": [],
         "features": [], "predict (4 boosters, calibration)": [],
         f"contributions ({CONTRIBUTIONS}, if risk >= 0.5)": [], "compose assessment": [],
         "serialise assessment": [], "store (one transaction)": [],
         "whole scorer.assess (tables..compose)": []}
     clock = time.process_time
-    for _ in range(repeats):
-        t0 = clock()
-        snapshot = AccountSnapshot.model_validate_json(body)
+    for repeat in range(repeats):
+        # What the API's parse_body runs, and the reference path (pydantic) for comparison,
+        # in alternating order (whichever runs first pays more of the garbage collector).
+        for run_fast in (repeat % 2 == 0, repeat % 2 == 1):
+            t0 = clock()
+            if run_fast:
+                snapshot = validate_snapshot_json(body)
+                fast = clock() - t0
+            else:
+                validate_json(AccountSnapshot, body)
+                reference = clock() - t0
         t1 = clock()
         tables = snapshots_to_tables([snapshot])
         t2 = clock()
@@ -362,8 +373,8 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
         t9 = clock()
         # judge() recomputes features, prediction and contributions: what is left is composing.
         compose = (t6 - t5) - (t3 - t2) - (t5 - t3)
-        for name, spent in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, compose,
-                                       t7 - t6, t8 - t7, t9 - t8), strict=True):
+        for name, spent in zip(steps, (fast, reference, t2 - t1, t3 - t2, t4 - t3, t5 - t4,
+                                       compose, t7 - t6, t8 - t7, t9 - t8), strict=True):
             steps[name].append(spent)
     database.dispose()
     return {name: statistics.median(v) * 1e6 for name, v in steps.items()}
@@ -380,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the run that writes on the event loop instead of a thread")
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL URL (default: SQLite in a temporary data dir)")
+    parser.add_argument("--breakdown-only", action="store_true",
+                        help="only the in-process breakdown (no server, no HTTP)")
+    parser.add_argument("--repeats", type=int, default=200,
+                        help="requests the in-process breakdown takes the median of")
     args = parser.parse_args(argv)
     if args.duration > 60 or max(args.connections) > 256:
         parser.error("keep runs bounded: --duration <= 60, --connections <= 256")
@@ -390,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         body = json.dumps(benchmark_snapshot(), separators=(",", ":")).encode()
         (tmp / "snapshot.json").write_bytes(body)
+        if args.breakdown_only:
+            print_breakdown(body, args.database_url or f"sqlite:///{tmp / 'trueclout.db'}",
+                            tmp, args.repeats)
+            return 0
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE",
                "TRUECLOUT_DATA_DIR": str(tmp), "TRUECLOUT_MODE": "local",
                "TRUECLOUT_LOG_LEVEL": "INFO", "TC_BODY": str(tmp / "snapshot.json"),
@@ -462,13 +481,17 @@ def main(argv: list[str] | None = None) -> int:
                 server.terminate()
                 server.wait(timeout=30)
         print()
-        print("where one request's CPU goes with the model (in process, no HTTP; "
-              "median of 200):")
-        for name, micros in in_process_breakdown(body, database_url, tmp).items():
-            print(f"  {name:<36} {micros:>8,.0f} us")
-        print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine "
-              "makes these figures noisy)")
+        print_breakdown(body, database_url, tmp, args.repeats)
     return 0
+
+
+def print_breakdown(body: bytes, database_url: str, data_dir: Path, repeats: int) -> None:
+    print(f"where one request's CPU goes with the model (in process, no HTTP; "
+          f"median of {repeats}):")
+    for name, micros in in_process_breakdown(body, database_url, data_dir, repeats).items():
+        print(f"  {name:<38} {micros:>8,.0f} us")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine "
+          "makes these figures noisy)")
 
 
 if __name__ == "__main__":

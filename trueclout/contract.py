@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from itertools import chain
 from typing import Annotated, Any, Literal, TypeVar
 
+import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -243,6 +245,11 @@ def _check_time(
 
 def consistency_problems(s: AccountSnapshot) -> list[InitErrorDetails]:
     """Cross-field rules a field type cannot express, each with its exact path."""
+    return [] if _plainly_consistent(s) else problems_item_by_item(s)
+
+
+def problems_item_by_item(s: AccountSnapshot) -> list[InitErrorDetails]:
+    """``consistency_problems`` one item at a time: slower, and names every problem."""
     out: list[InitErrorDetails] = []
     founded = PLATFORM_FOUNDED[s.platform]
     # Every time lies between the platform's launch and observed_at (plus clock skew), and
@@ -305,6 +312,33 @@ def consistency_problems(s: AccountSnapshot) -> list[InitErrorDetails]:
     for i, r in enumerate(s.reposts_made):
         check(("reposts_made", i, "at"), r.at)
     return out
+
+
+def _plainly_consistent(s: AccountSnapshot) -> bool:
+    """True only when ``problems_item_by_item`` finds nothing: the same rules as whole-list
+    minima and maxima (no call per item); False sends the snapshot through it, which names
+    each problem."""
+    founded = PLATFORM_FOUNDED[s.platform]
+    if not founded <= s.observed_at <= utc_now() + CLOCK_SKEW:
+        return False
+    latest = s.observed_at + CLOCK_SKEW
+    followers, posts = s.followers, s.posts
+    times = [s.profile.created_at, *[f.created_at for f in followers],
+             *[p.created_at for p in posts], *[r.at for r in s.reposts_made]]
+    followed = [f.followed_at for f in followers if f.followed_at is not None]
+    if min(times) < founded or max(times) > latest or (
+            followed and (min(followed) < founded or max(followed) > latest)):
+        return False
+    days = [h.date for h in s.follower_history]
+    if days and (len(set(days)) != len(days) or min(days) < founded.date()
+                 or max(days) > latest.date()):
+        return False
+    post_time = {p.post_id: p.created_at for p in posts}
+    if len(post_time) != len(posts):
+        return False  # a repeated post_id
+    get = post_time.get
+    return all((created := get(e.post_id)) is not None and created <= e.at <= latest
+               for e in s.engagements)
 
 
 def format_loc(loc: tuple[str | int, ...] | list[str | int]) -> str:
@@ -471,6 +505,72 @@ def validate_json(model: type[M], raw: bytes | str, *, known_keys: frozenset[str
                   ) -> M:
     """``raw`` as ``model``: ``load_json``'s checks, then pydantic's own JSON parser (exact
     field paths, faster than validating the parsed value).  Raises ValidationError."""
-    load_json(raw, known_keys=field_names(model) if known_keys is None else known_keys,
-              title=model.__name__)
+    known = field_names(model) if known_keys is None else known_keys
+    if not _passes_load_json(raw, known):
+        load_json(raw, known_keys=known, title=model.__name__)
     return model.model_validate_json(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# load_json's verdict, cheaply, for the common document
+#
+# load_json calls a Python hook per object (about 1,600 in a 200-follower snapshot), which
+# costs more than pydantic's whole parse of the same bytes.  For a plain document orjson
+# (stricter than the stdlib parser: what it accepts, json.loads accepts) and a few C-level
+# passes over the parsed objects reach the same verdict; anything unusual (a nested
+# container deeper than a snapshot's, an escaped backslash, any refusal) goes to load_json
+# itself, so every error it reports is still its own.
+
+# Levels of nesting checked here; deeper documents (none valid here) go to load_json, which
+# also knows when the stdlib parser would give up.
+_PLAIN_DEPTH = 8
+
+
+def _passes_load_json(raw: bytes | str, known_keys: frozenset[str] | None) -> bool:
+    """True only when ``load_json(raw, known_keys=known_keys)`` would not raise; False
+    when it might (then load_json decides)."""
+    if not isinstance(raw, bytes | str):
+        return False
+    try:
+        document = orjson.loads(raw)
+        again = orjson.dumps(document)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return False
+    # A repeated key is dropped by the parse, and with it at least one string (its name):
+    # count strings by their unescaped quotes before and after.
+    before, after = _strings(raw), _strings(again)
+    return before is not None and before == after and _plain_objects(
+        document, known_keys, objects=again.count(b"{"), arrays=again.count(b"["))
+
+
+def _strings(text: bytes | str) -> int | None:
+    """How many strings the JSON ``text`` holds (its quotes not escaped, halved); None when
+    an escaped backslash makes that count unsure (\\\\" ends a string, \\" does not)."""
+    quote, backslash = ('"', "\\") if isinstance(text, str) else (b'"', b"\\")
+    quotes = text.count(quote)
+    if backslash in text:  # rare: the test is a memchr, the counts below are not
+        if backslash + backslash in text:
+            return None
+        quotes -= text.count(backslash + quote)
+    return quotes // 2
+
+
+def _plain_objects(document: Any, known_keys: frozenset[str] | None, *,
+                   objects: int, arrays: int) -> bool:
+    """Every object at most MAX_KEYS_PER_OBJECT keys, all in ``known_keys`` (when given),
+    checked a level at a time with C-level passes.  ``objects`` and ``arrays``: the
+    document's ``{`` and ``[`` (strings included): once that many are found, none is left
+    below (a snapshot's 13,000 scalars are then never looked at)."""
+    level, found = [document], 0
+    for _ in range(_PLAIN_DEPTH):
+        dicts = [v for v in level if type(v) is dict]
+        lists = [v for v in level if type(v) is list]
+        if dicts and (max(map(len, dicts)) > MAX_KEYS_PER_OBJECT or (
+                known_keys is not None and not known_keys.issuperset(set().union(*dicts)))):
+            return False
+        found += len(dicts) + len(lists)
+        level = [*chain.from_iterable(map(dict.values, dicts)), *chain.from_iterable(lists)] \
+            if found < objects + arrays else []
+        if not level:
+            return True
+    return False
