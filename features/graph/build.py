@@ -84,8 +84,14 @@ class PairIndex:
         key = actor * np.int64(max(n, 1)) + target
         order = sort_order(key)
         starts = run_starts(key[order])
+        del key
+        # Held for the whole graph stage: int32 where the counts allow (half the memory).
+        index = np.int32 if max(len(actor), n) < 2**31 - 1 else np.int64
+        order = order.astype(index)
+        starts = starts.astype(index)
         first = order[starts]
-        rows, cols = actor[first], target[first]
+        rows, cols = actor[first].astype(index), target[first].astype(index)
+        del first
         indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))].astype(np.int64)
         return cls(order, starts, rows, cols, indptr, n)
 
@@ -95,7 +101,9 @@ class PairIndex:
             return np.zeros(0)
         if weights is None:
             return np.diff(np.r_[self.starts, len(self.order)]).astype(np.float64)
-        return np.add.reduceat(np.asarray(weights, dtype=np.float64)[self.order], self.starts)
+        weights = np.asarray(weights)
+        # Gather first, then widen: a bool or int mask is not copied to float64 edge by edge.
+        return np.add.reduceat(weights[self.order].astype(np.float64, copy=False), self.starts)
 
     def matrix(self, values: np.ndarray) -> sp.csr_array:
         """Actor x target CSR matrix with ``values`` per distinct pair (zeros dropped)."""
@@ -238,8 +246,10 @@ def _post_keys(post: object | None, target_idx: np.ndarray, n: int) -> np.ndarra
 
 def _compact(key: np.ndarray) -> np.ndarray:
     """Renumber non-negative keys 0..k-1 in key order; -1 stays -1."""
-    out = np.full(len(key), -1, dtype=np.int64)
     known = key >= 0
+    if known.all():
+        return group_codes(key)[0]
+    out = np.full(len(key), -1, dtype=np.int64)
     if known.any():
         out[known], _ = group_codes(key[known])
     return out
@@ -247,10 +257,18 @@ def _compact(key: np.ndarray) -> np.ndarray:
 
 def _lags(post: np.ndarray, at: np.ndarray, created: np.ndarray | None) -> np.ndarray:
     """Seconds from the post's publication (or first observed engagement) to each edge."""
-    lag = np.full(len(post), np.nan)
     known = post >= 0
     if not known.any():
-        return lag
+        return np.full(len(post), np.nan)
+    if known.all():  # the same arithmetic without the masked copies
+        first = np.full(int(post.max()) + 1, np.inf)
+        np.minimum.at(first, post, at.astype(np.float64))
+        if created is not None:
+            has = ~np.isnan(created)
+            np.minimum.at(first, post[has], created[has])
+        lag = at - first[post]
+        return np.maximum(lag, 0.0, out=lag)
+    lag = np.full(len(post), np.nan)
     n_posts = int(post[known].max()) + 1
     first = np.full(n_posts, np.inf)
     np.minimum.at(first, post[known], at[known].astype(np.float64))
@@ -331,8 +349,10 @@ def pair_matrix(
 ) -> sp.csr_array:
     """Actor x target matrix: summed ``weights`` (or counts) of the edges where ``mask`` holds."""
     if mask is not None:
-        base = np.ones(edges.n_edges) if weights is None else np.asarray(weights, np.float64)
-        weights = np.where(mask, base, 0.0)
+        if weights is None:
+            weights = np.asarray(mask, dtype=np.float64)  # 1.0 where it holds, else 0.0
+        else:
+            weights = np.where(mask, np.asarray(weights, np.float64), 0.0)
     return edges.pairs.matrix(edges.pairs.sums(weights))
 
 

@@ -13,11 +13,18 @@ its partition and send it to the client.  ``merge_edge_parts`` then numbers
 the ids of all parts in sorted order (one hash pass over the pooled distinct
 ids and one sort), drops the repost seen from both sides (exact duplicates,
 as ``edge_table`` does; only reposts can repeat across chunks, whose rows
-hold whole accounts), attaches each post's publication time and hands
-integer arrays to ``edges_from_arrays``.  Because the integer codes follow the sorted id
-strings, the nodes are numbered exactly as the string path numbers them, so
-``detect_rings_in_edges`` gives the same ring table as ``detect_rings`` on
-the same data (up to float rounding, as any change of row order does).
+hold whole accounts), attaches each post's publication time and builds the
+``EngagementEdges`` that ``edges_from_arrays`` would build from those integer
+arrays, without its copies (node and post numbers as int32 where they fit).
+Because the integer codes follow the sorted id strings, the nodes are
+numbered exactly as the string path numbers them, so ``detect_rings_in_edges``
+gives the same ring table as ``detect_rings`` on the same data (up to float
+rounding, as any change of row order does).
+
+Memory: the merge copies the parts into int32/int64 arrays and drops each
+part as it goes (``consume=True``), so the parts and the merged edges are not
+all held at once; the batch stage's peak is in docs/SCALE.md and
+``benchmarks/batch.py --graph-only``.
 
 Reading only the columns named in ``GRAPH_COLUMNS`` is the caller's job (see
 ``trueclout.io.iter_table_chunks(columns=..., dictionary=...)``): this module
@@ -27,14 +34,22 @@ does no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from trueclout.errors import UserError
-from trueclout.features.graph.build import KINDS, REPOST, EngagementEdges, edges_from_arrays
+from trueclout.features.graph.build import (
+    _MICROS,
+    KINDS,
+    REPOST,
+    EngagementEdges,
+    _compact,
+    _lags,
+)
+from trueclout.features.graph.sparse import trim_heap
 from trueclout.tables import SnapshotTables
 
 # The columns the graph stage reads from each table; the others can stay unread.
@@ -200,65 +215,157 @@ def edge_part_from_columns(
 
 
 def _global_codes(pools: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
-    """Per pool, the rank of each entry among all distinct values (sorted); and those values."""
+    """Per pool, the rank of each entry among all distinct values (sorted); and those values.
+
+    Ranks are int32 (a pool of more than 2**31 distinct ids would not fit in memory anyway).
+    """
     if not pools or sum(len(p) for p in pools) == 0:
-        return [np.zeros(len(p), dtype=np.int64) for p in pools], pa.array([], pa.string())
+        return [np.zeros(len(p), dtype=np.int32) for p in pools], pa.array([], pa.string())
     encoded = pc.dictionary_encode(pa.chunked_array(pools, pa.string()))
     # One hash table over all chunks: every chunk carries the same, complete dictionary.
     dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
     order = pc.sort_indices(dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
     # dictionary_encode drops empty chunks: an empty pool (a part without posts) gets none.
     chunks = iter(encoded.chunks)
     per_pool = [rank[next(chunks).indices.to_numpy(zero_copy_only=False)] if len(p)
-                else np.zeros(0, dtype=np.int64) for p in pools]
+                else np.zeros(0, dtype=np.int32) for p in pools]
+    del encoded, rank
     return per_pool, dictionary.take(pa.array(order))
 
 
-def _remap(codes: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    out = np.full(len(codes), -1, dtype=np.int64)
+def _remap(codes: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = ranks[codes[i]]``, -1 where ``codes[i]`` is -1."""
     known = codes >= 0
+    if known.all():
+        np.take(ranks, codes, out=out)
+        return
+    out[:] = -1
     out[known] = ranks[codes[known]]
-    return out
 
 
-def merge_edge_parts(parts: Iterable[EdgePart]) -> EngagementEdges:
-    """All parts as one edge list, numbered like ``edges_from_tables`` numbers it."""
-    parts = list(parts)
+def merge_edge_parts(parts: Iterable[EdgePart], *, consume: bool = False) -> EngagementEdges:
+    """All parts as one edge list, numbered like ``edges_from_tables`` numbers it.
+
+    With ``consume`` (``parts`` must then be a list), each part is dropped from
+    the list as soon as its edges are copied out, so the parts and the merged
+    arrays are not all held at once.
+    """
+    if not consume or not isinstance(parts, list):
+        parts = list(parts)
     account_ranks, account_ids = _global_codes([p.accounts for p in parts])
-    post_ranks, _ = _global_codes([p.posts for p in parts])
+    post_ranks, post_ids = _global_codes([p.posts for p in parts])
+    n_post_ids = len(post_ids)
+    del post_ids
+    sizes = [p.n_edges for p in parts]
+    post_sizes = [len(p.post_owner) for p in parts]
+    total, total_posts = sum(sizes), sum(post_sizes)
+    # Account and post ranks fit in int32; times stay int64 microseconds.
+    actor = np.empty(total, dtype=np.int32)
+    target = np.empty(total, dtype=np.int32)
+    post = np.empty(total, dtype=np.int32)
+    kind = np.empty(total, dtype=np.int8)
+    at = np.empty(total, dtype=np.int64)
+    owner = np.empty(total_posts, dtype=np.int32)
+    post_id = np.empty(total_posts, dtype=np.int32)
+    created = np.empty(total_posts, dtype=np.int64)
+    start = start_posts = 0
+    for i in range(len(parts)):
+        p, accounts_of, posts_of = parts[i], account_ranks[i], post_ranks[i]
+        stop, stop_posts = start + sizes[i], start_posts + post_sizes[i]
+        _remap(p.actor, accounts_of, actor[start:stop])
+        _remap(p.target, accounts_of, target[start:stop])
+        _remap(p.post, posts_of, post[start:stop])
+        kind[start:stop] = p.kind
+        at[start:stop] = p.at
+        _remap(p.post_owner, accounts_of, owner[start_posts:stop_posts])
+        _remap(p.post_id, posts_of, post_id[start_posts:stop_posts])
+        created[start_posts:stop_posts] = p.created
+        start, start_posts = stop, stop_posts
+        account_ranks[i] = post_ranks[i] = None  # type: ignore[call-overload]
+        if consume:
+            parts[i] = None  # type: ignore[call-overload]
+            if i % 8 == 7:
+                trim_heap()  # the freed parts' pages go back as the merged arrays fill up
+        del p
+    if consume:
+        parts.clear()
+    del account_ranks, post_ranks
+    pa.default_memory_pool().release_unused()
+    trim_heap()  # the parts' small arrays lived on the C heap: hand those pages back
+    if len(kind) and (kind.min() < 0 or kind.max() >= len(KINDS)):
+        raise UserError(f"kind: integer codes must lie in 0..{len(KINDS) - 1} ({KINDS})")
 
-    def joined(get: object, ranks: list[np.ndarray] | None = None) -> np.ndarray:
-        arrays = [get(p) for p in parts]  # type: ignore[operator]
-        if ranks is not None:
-            arrays = [_remap(a, r) for a, r in zip(arrays, ranks, strict=True)]
-        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
-
-    actor = joined(lambda p: p.actor, account_ranks)
-    target = joined(lambda p: p.target, account_ranks)
-    post = joined(lambda p: p.post, post_ranks)
-    kind = joined(lambda p: p.kind).astype(np.int8)
-    at = joined(lambda p: p.at).astype(np.int64)
     keep = _without_repeated_reposts(actor, target, post, kind, at)
-    actor, target, post, kind, at = actor[keep], target[keep], post[keep], kind[keep], at[keep]
-    created = _publication_times(
-        target, post, joined(lambda p: p.post_owner, account_ranks),
-        joined(lambda p: p.post_id, post_ranks), joined(lambda p: p.created).astype(np.int64))
-    micros = pa.timestamp("us", tz="UTC")
-    edges = edges_from_arrays(
-        pa.array(actor, pa.int64()),
-        pa.array(target, pa.int64()),
-        pa.array(post, pa.int64(), mask=post < 0),
-        pa.array(at, pa.int64()).cast(micros),
-        pa.array(kind, pa.int8()),
-        post_created=pa.array(created, pa.int64(), mask=created < 0).cast(micros)
-        if len(created) else pa.array([], micros),
-    )
-    # The integer ids are ranks of the sorted strings: name the nodes by those strings.
-    names = account_ids.take(pa.array(np.asarray(edges.accounts.to_numpy(zero_copy_only=False),
-                                                 dtype=np.int64)))
-    return replace(edges, accounts=names)
+    if len(keep) < total:  # one column at a time: one extra copy alive, not five
+        actor = actor[keep]
+        target = target[keep]
+        post = post[keep]
+        kind = kind[keep]
+        at = at[keep]
+    del keep
+    published = _publication_times(target, post, owner, post_id, created)
+    del owner, post_id, created
+    return _edges_from_ranks(actor, target, post, kind, at, published, account_ids, n_post_ids)
+
+
+def _edges_from_ranks(actor: np.ndarray, target: np.ndarray, post: np.ndarray,
+                      kind: np.ndarray, at: np.ndarray, published: np.ndarray,
+                      account_ids: pa.Array, n_post_ids: int) -> EngagementEdges:
+    """What ``edges_from_arrays`` makes of merged rank arrays, without its copies.
+
+    ``actor``/``target`` are ranks into ``account_ids`` (sorted), ``post`` ranks
+    of post ids (-1: none), ``at`` and ``published`` microseconds (-1: unknown
+    publication).  Nodes are the accounts that occur, in id order; self
+    engagements go; posts are renumbered by (target, post id); lags are as
+    ``graph.build`` computes them.  The arrays passed in are consumed.  Node and
+    post numbers come back as int32 where they fit (``edges_from_arrays`` gives int64).
+    """
+    present = np.zeros(len(account_ids), dtype=bool)
+    present[actor] = True
+    present[target] = True
+    # Node, and later post, numbers as int32 where they fit: the edges are held for the
+    # whole graph stage (the detectors widen them where they do arithmetic).
+    node_of = np.cumsum(present, dtype=np.int64) - 1
+    if len(node_of) < 2**31 - 1:
+        node_of = node_of.astype(np.int32)
+    names = account_ids.take(pa.array(np.flatnonzero(present)))
+    del present
+    loops = actor == target
+    if loops.any():
+        keep = ~loops
+        actor = actor[keep]
+        target = target[keep]
+        post = post[keep]
+        kind = kind[keep]
+        at = at[keep]
+        published = published[keep]
+        del keep
+    del loops
+    seconds = np.floor_divide(at, _MICROS, out=at)
+    del at
+    # Post keys: one per (target, post id), numbered in that order; -1 where unknown.
+    key = np.full(len(post), -1, dtype=np.int64)
+    known = post >= 0
+    key[known] = node_of[target[known]].astype(np.int64) * np.int64(max(n_post_ids, 1))
+    key[known] += post[known]
+    del post, known
+    post_key = _compact(key)
+    del key
+    if len(post_key) < 2**31 - 1:
+        post_key = post_key.astype(np.int32)
+    created = np.full(len(published), np.nan)
+    valid = published >= 0
+    created[valid] = np.floor_divide(published[valid], _MICROS)
+    del published, valid
+    lag = _lags(post_key, seconds, created)
+    del created
+    actor_idx = node_of[actor]
+    del actor
+    target_idx = node_of[target]
+    del target, node_of
+    return EngagementEdges(names, actor_idx, target_idx, post_key, seconds, lag, kind)
 
 
 def _first_of_duplicates(actor: np.ndarray, target: np.ndarray, post: np.ndarray,

@@ -100,14 +100,26 @@ def first_engagements(edges: EngagementEdges) -> _Entries:
     if len(actor) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return _Entries(empty, empty, empty, empty)
-    order = lex_order(post, at - at.min())
-    actor, post, at, target = actor[order], post[order], at[order], target[order]
+    del known
+    order = lex_order(post, at)  # a stable sort: the same order as by (post, at - at.min())
+    # One column at a time, so only one extra edge-long array is alive at once.
+    actor = actor[order]
+    post = post[order]
+    at = at[order]
+    target = target[order]
+    del order
     # A stable re-sort by (post, actor) keeps each actor's visits to a post in time order.
     by_actor = lex_order(post, actor)
     a, p = actor[by_actor], post[by_actor]
-    repeat = np.zeros(len(actor), dtype=bool)
-    repeat[by_actor[1:][(a[1:] == a[:-1]) & (p[1:] == p[:-1])]] = True
-    first = ~repeat
+    same = a[1:] == a[:-1]
+    del a
+    same &= p[1:] == p[:-1]
+    del p
+    first = np.ones(len(actor), dtype=bool)
+    first[by_actor[1:][same]] = False
+    del by_actor, same
+    if first.all():
+        return _Entries(actor, post, at, target)
     return _Entries(actor[first], post[first], at[first], target[first])
 
 
@@ -119,7 +131,7 @@ def _window_keys(entries: _Entries, window: float) -> np.ndarray:
     span = int(t.max()) + int(np.ceil(window)) + 1
     if int(entries.post.max()) >= (2**62) // span:
         raise ValueError("too many posts over too long a time span for lockstep keys")
-    return entries.post * span + t
+    return entries.post.astype(np.int64) * span + t  # posts may come as int32
 
 
 def _neighbours(key: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +147,9 @@ def _pair_counts(actor: np.ndarray, key: np.ndarray, window: float, n: int) -> s
     Pairs are generated from each entry to the later entries of its post in
     the window (one sort, no grid), in chunks so memory stays bounded.
     """
-    _, hi = _neighbours(key, window)
+    hi = np.searchsorted(key, key + int(window), side="right")  # as _neighbours, lo unused
     later = hi - np.arange(len(key)) - 1
+    del hi
     counts = sp.csr_array((n, n), dtype=np.int64)
     for start, stop in _chunks(later, _PAIR_BUDGET):
         rows = np.arange(start, stop)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from trueclout.features.graph.build import AMPLIFYING, EngagementEdges, pair_matrix
+from trueclout.features.graph.build import AMPLIFYING, EngagementEdges
 from trueclout.features.graph.sparse import component_labels, core_numbers
 
 
@@ -44,9 +44,28 @@ class MutualCores:
 
 def reciprocal_graph(edges: EngagementEdges) -> sp.csr_array:
     """Symmetric 0/1 matrix of account pairs that each reposted (or quoted) the other."""
-    reposts = pair_matrix(edges, mask=np.isin(edges.kind, AMPLIFYING))
-    reposts.data = np.ones_like(reposts.data)
-    mutual = reposts.multiply(reposts.T).tocsr()
+    return _reciprocal(_repost_matrix(edges))
+
+
+def _repost_matrix(edges: EngagementEdges) -> sp.csr_array:
+    """Actor x target counts of reposts and quotes (what ``pair_matrix`` with that mask gives).
+
+    Built from the amplifying edges alone, so neither the shared pair index nor
+    an edge-long weight array is needed.
+    """
+    amplifying = np.isin(edges.kind, AMPLIFYING)
+    n = edges.n_accounts
+    actor, target = edges.actor[amplifying], edges.target[amplifying]
+    del amplifying
+    matrix = sp.csr_array((np.ones(len(actor)), (actor, target)), shape=(n, n))
+    matrix.sum_duplicates()  # counts per pair, column indices sorted within each row
+    return matrix
+
+
+def _reciprocal(reposts: sp.csr_array) -> sp.csr_array:
+    binary = sp.csr_array((np.ones_like(reposts.data), reposts.indices, reposts.indptr),
+                          shape=reposts.shape)
+    mutual = binary.multiply(binary.T).tocsr()
     mutual.eliminate_zeros()
     return mutual
 
@@ -66,9 +85,10 @@ def find_mutual_cores(edges: EngagementEdges, params: MutualParams | None = None
     """Core structure of reciprocal reposts, and each account's reciprocated share of reposts."""
     params = params or MutualParams()
     n = edges.n_accounts
-    mutual = reciprocal_graph(edges)
+    # One repost matrix serves both the reciprocal graph and the shares.
+    reposts = _repost_matrix(edges)
+    mutual = _reciprocal(reposts)
     core = core_numbers(mutual)
-    reposts = pair_matrix(edges, mask=np.isin(edges.kind, AMPLIFYING))
     made = np.asarray(reposts.sum(axis=1)).ravel()
     # Reposts along pairs whose other direction also carries reposts.
     returned = np.asarray(reposts.multiply(mutual).sum(axis=1)).ravel()

@@ -8,6 +8,8 @@ edges it touches.
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,6 +53,21 @@ def _factorize_dense_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     return rank[values], np.flatnonzero(present)
 
 
+_ROW_BLOCK = 1 << 20
+
+
+def trim_heap() -> None:
+    """Return freed C-heap pages to the system (glibc ``malloc_trim``; a no-op elsewhere).
+
+    Many small arrays freed together (per-chunk parts, a detector's pieces)
+    otherwise stay in the process's resident set.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def sort_order(keys: np.ndarray) -> np.ndarray:
     """Stable ``argsort`` of non-negative integer keys.
 
@@ -65,9 +82,15 @@ def sort_order(keys: np.ndarray) -> np.ndarray:
     low, high = int(keys.min()), int(keys.max())
     if low < 0 or high >= 1 << (64 - bits):
         return np.argsort(keys, kind="stable")
-    packed = (keys.astype(np.uint64) << np.uint64(bits)) | np.arange(n, dtype=np.uint64)
+    # In place: one n-long buffer besides the keys, not four.
+    packed = keys.astype(np.uint64)
+    packed <<= np.uint64(bits)
+    for start in range(0, n, _ROW_BLOCK):  # row numbers a block at a time: no n-long arange
+        stop = min(n, start + _ROW_BLOCK)
+        packed[start:stop] |= np.arange(start, stop, dtype=np.uint64)
     packed.sort()
-    return (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+    packed &= np.uint64((1 << bits) - 1)
+    return packed.view(np.int64)  # row numbers < 2**63: the same values as int64
 
 
 def lex_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
@@ -85,14 +108,22 @@ def run_starts(sorted_keys: np.ndarray) -> np.ndarray:
 
 def group_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
     """Code of each key (0..k-1, in key order) and k, like ``np.unique(return_inverse=True)``."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
     order = sort_order(keys)
-    starts = run_starts(keys[order])
-    run = np.zeros(len(keys), dtype=np.int64)
-    if len(starts) > 1:
-        run[starts[1:]] = 1
-    codes = np.empty(len(keys), dtype=np.int64)
-    codes[order] = np.cumsum(run)
-    return codes, len(starts)
+    ordered = keys[order]
+    new = np.empty(n, dtype=bool)  # where a run of equal keys begins
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    # The sorted keys are done with: reuse their buffer when it is int64.
+    rank = np.cumsum(new, dtype=np.int64, out=ordered if ordered.dtype == np.int64 else None)
+    del new, ordered
+    rank -= 1
+    count = int(rank[-1]) + 1
+    codes = np.empty(n, dtype=np.int64)
+    codes[order] = rank
+    return codes, count
 
 
 def row_entries(matrix: sp.csr_array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

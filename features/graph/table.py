@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -53,6 +55,7 @@ from trueclout.features.graph.build import (
 from trueclout.features.graph.fraudar import BlockParams, DenseBlocks, find_dense_blocks
 from trueclout.features.graph.lockstep import LockstepGroups, LockstepParams, find_lockstep_groups
 from trueclout.features.graph.mutual import MutualCores, MutualParams, find_mutual_cores
+from trueclout.features.graph.sparse import trim_heap
 from trueclout.files import atomic_path
 from trueclout.tables import SnapshotTables
 
@@ -115,9 +118,9 @@ def detect_rings(
     blocks, lockstep, mutual cores, table): for progress bars and benchmarks.
     """
     clock = _Clock(on_stage)
-    edges = edges_from_tables(tables)
+    holder = [edges_from_tables(tables)]
     clock.done("edges")
-    return _detect(edges, params or RingParams(), clock)
+    return _detect(holder, params or RingParams(), clock)
 
 
 def detect_rings_from_arrays(
@@ -137,9 +140,9 @@ def detect_rings_from_arrays(
     the benchmark, and batch jobs that gather the graph from partitions.
     """
     clock = _Clock(on_stage)
-    edges = edges_from_arrays(actor, target, post, at, kind, post_created=post_created)
+    holder = [edges_from_arrays(actor, target, post, at, kind, post_created=post_created)]
     clock.done("edges")
-    return _detect(edges, params or RingParams(), clock)
+    return _detect(holder, params or RingParams(), clock)
 
 
 def detect_rings_in_edges(
@@ -149,17 +152,41 @@ def detect_rings_in_edges(
     on_stage: StageCallback | None = None,
 ) -> pa.Table:
     """Run the three detectors on prepared edges and assemble the ring table."""
-    return _detect(edges, params or RingParams(), _Clock(on_stage))
+    return _detect([edges], params or RingParams(), _Clock(on_stage))
 
 
-def _detect(edges: EngagementEdges, params: RingParams, clock: _Clock) -> pa.Table:
+def detect_rings_taking_edges(
+    holder: list[EngagementEdges],
+    *,
+    params: RingParams | None = None,
+    on_stage: StageCallback | None = None,
+) -> pa.Table:
+    """``detect_rings_in_edges`` on the one edge list in ``holder``, which it empties.
+
+    Once the detectors are done the edges are let go (if the caller keeps no
+    other reference), so they are not held while the table is assembled.
+    """
+    return _detect(holder, params or RingParams(), _Clock(on_stage))
+
+
+def _detect(holder: list[EngagementEdges], params: RingParams, clock: _Clock) -> pa.Table:
+    edges = holder[0]
     blocks = find_dense_blocks(edges, params.blocks)
+    # Only dense blocks read the pair index: let it go before lockstep's peak.
+    edges.__dict__.pop("pairs", None)
+    trim_heap()
     clock.done("dense blocks")
     lockstep = find_lockstep_groups(edges, params.lockstep)
+    trim_heap()
     clock.done("lockstep")
     mutual = find_mutual_cores(edges, params.mutual)
+    trim_heap()
     clock.done("mutual cores")
-    table = ring_table(edges, blocks, lockstep, mutual, params)
+    received = _Received.of(edges, blocks, lockstep)
+    accounts = edges.accounts
+    holder.clear()
+    del edges
+    table = _assemble(accounts, received, blocks, lockstep, mutual, params)
     clock.done("table")
     return table
 
@@ -172,34 +199,64 @@ def ring_table(
     params: RingParams,
 ) -> pa.Table:
     """Assemble the detectors' per-account results into ``RING_TABLE_SCHEMA``, sorted by id."""
+    return _assemble(edges.accounts, _Received.of(edges, blocks, lockstep), blocks, lockstep,
+                     mutual, params)
+
+
+@dataclass(frozen=True)
+class _Received:
+    """Per account: engagements received in all, from its own block, from lockstep members."""
+
+    total: np.ndarray
+    from_block: np.ndarray
+    from_lockstep: np.ndarray
+
+    @classmethod
+    def of(cls, edges: EngagementEdges, blocks: DenseBlocks, lockstep: LockstepGroups
+           ) -> _Received:
+        received = received_counts(edges)
+        # One gather per side, reused: each is an int64 per edge.
+        target_block = blocks.label[edges.target]
+        same_block = blocks.label[edges.actor] == target_block
+        same_block &= target_block >= 0
+        del target_block
+        block_received = received_counts(edges, same_block)
+        del same_block
+        from_lockstep = lockstep.label[edges.actor] >= 0
+        return cls(received, block_received, received_counts(edges, from_lockstep))
+
+
+def _assemble(
+    accounts: pa.Array,
+    received: _Received,
+    blocks: DenseBlocks,
+    lockstep: LockstepGroups,
+    mutual: MutualCores,
+    params: RingParams,
+) -> pa.Table:
     in_block = blocks.label >= 0
     block = np.maximum(blocks.label, 0)
 
     def per_block(values: np.ndarray) -> np.ndarray:
         if blocks.count == 0:
-            return np.zeros(edges.n_accounts, dtype=values.dtype)
+            return np.zeros(len(accounts), dtype=values.dtype)
         return np.where(in_block, values[block], 0)
 
-    received = received_counts(edges)
-    same_block = (blocks.label[edges.actor] == blocks.label[edges.target]) & (
-        blocks.label[edges.target] >= 0
-    )
-    from_lockstep = lockstep.label[edges.actor] >= 0
+    prompt_share = per_block(blocks.prompt_share)
     columns = {
-        "account_id": edges.accounts.cast(pa.string()),
+        "account_id": accounts.cast(pa.string()),
         "ring_block_id": pa.array(blocks.label, pa.int64(), mask=~in_block),
         "ring_block_size": per_block(blocks.size),
         "ring_block_density": per_block(blocks.edge_density),
         "ring_block_suspiciousness": per_block(blocks.suspiciousness),
         "ring_block_prompt_share": pa.array(
-            per_block(blocks.prompt_share), pa.float64(),
-            mask=~in_block | np.isnan(per_block(blocks.prompt_share)),
+            prompt_share, pa.float64(), mask=~in_block | np.isnan(prompt_share),
         ),
-        "ring_block_share": _share(received_counts(edges, same_block), received),
+        "ring_block_share": _share(received.from_block, received.total),
         "lockstep_group_id": pa.array(lockstep.label, pa.int64(), mask=lockstep.label < 0),
         "lockstep_group_size": lockstep.size,
         "lockstep_score": lockstep.score,
-        "lockstep_received_share": _share(received_counts(edges, from_lockstep), received),
+        "lockstep_received_share": _share(received.from_lockstep, received.total),
         "mutual_core_number": mutual.core_number,
         "mutual_core_size": mutual.core_size,
         "mutual_repost_share": pa.array(mutual.repost_share, pa.float64(),
@@ -210,10 +267,20 @@ def ring_table(
          else col for name, col in columns.items()},
         schema=RING_TABLE_SCHEMA,
     )
-    table = table.sort_by("account_id")
+    del columns
+    if not _is_sorted(table.column("account_id")):  # nodes usually come in id order already
+        table = table.sort_by("account_id")
     return table.replace_schema_metadata(
         {_PARAMS_KEY: params.model_dump_json().encode(), _VERSION_KEY: RING_TABLE_VERSION.encode()}
     )
+
+
+def _is_sorted(values: pa.ChunkedArray) -> bool:
+    """Whether ``values`` (no nulls) never decrease, in Arrow's sort order."""
+    values = values.combine_chunks()
+    if len(values) < 2:
+        return True
+    return not pc.any(pc.less(values.slice(1), values.slice(0, len(values) - 1))).as_py()
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> pa.Array:

@@ -68,15 +68,16 @@ def detect_rings_in_parts(parts: list[EdgePart], *,
     """
     import time
 
-    from trueclout.features.graph.table import detect_rings_in_edges
+    from trueclout.features.graph.table import detect_rings_taking_edges
 
     started = time.perf_counter()
-    edges = merge_edge_parts(parts)
-    parts.clear()
+    # Drops each part once it is copied out; the holder lets detection drop the edges
+    # before it assembles the table.
+    holder = [merge_edge_parts(parts, consume=True)]
     pa.default_memory_pool().release_unused()
     if on_stage is not None:
         on_stage("merge edges", time.perf_counter() - started)
-    return detect_rings_in_edges(edges, on_stage=on_stage)
+    return detect_rings_taking_edges(holder, on_stage=on_stage)
 
 
 def detect_rings_streaming(folder: Path, *, chunk_accounts: int,
