@@ -456,9 +456,13 @@ def main(argv: list[str] | None = None) -> int:
                 _wait_healthy(base, server)
                 for connections, store in runs:
                     url = f"{base}/v1/score?store={'false' if store == 'no' else 'true'}"
+                    # Warm-up (first TreeSHAP, first statements compiled, caches filled):
+                    # the figures are the steady state, whichever client measures it.
                     if use_wrk:
                         run_wrk(url, connections=connections, duration=1, env=env,
-                                pinned=workers == 1, tmp=tmp)  # warm-up
+                                pinned=workers == 1, tmp=tmp)
+                    else:
+                        run_python_client(url, duration=1, env=env, pinned=workers == 1)
                     cpu_before = process_tree_cpu_seconds(server.pid)
                     with HealthProbe(base) as health:
                         if use_wrk:
