@@ -529,18 +529,30 @@ _PLAIN_DEPTH = 8
 def _passes_load_json(raw: bytes | str, known_keys: frozenset[str] | None) -> bool:
     """True only when ``load_json(raw, known_keys=known_keys)`` would not raise; False
     when it might (then load_json decides)."""
-    if not isinstance(raw, bytes | str):
+    parsed = parsed_without_repeats(raw)
+    if parsed is None:
         return False
+    document, again = parsed
+    return _plain_objects(document, known_keys, objects=again.count(b"{"),
+                          arrays=again.count(b"["))
+
+
+def parsed_without_repeats(raw: bytes | str) -> tuple[Any, bytes] | None:
+    """(document, orjson's re-serialisation of it) when orjson parses ``raw`` (what it
+    accepts, json.loads does) and no object repeats a key; None when either is in doubt.
+
+    A repeated key is dropped by the parse, and with it at least one string (its name):
+    strings are counted by their unescaped quotes before and after.
+    """
+    if not isinstance(raw, bytes | str):
+        return None
     try:
         document = orjson.loads(raw)
         again = orjson.dumps(document)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return False
-    # A repeated key is dropped by the parse, and with it at least one string (its name):
-    # count strings by their unescaped quotes before and after.
-    before, after = _strings(raw), _strings(again)
-    return before is not None and before == after and _plain_objects(
-        document, known_keys, objects=again.count(b"{"), arrays=again.count(b"["))
+        return None
+    before = _strings(raw)
+    return (document, again) if before is not None and before == _strings(again) else None
 
 
 def _strings(text: bytes | str) -> int | None:

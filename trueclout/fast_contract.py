@@ -25,7 +25,6 @@ from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
-import orjson
 from msgspec import Meta, Struct
 from msgspec.structs import asdict
 from pydantic import BaseModel
@@ -47,7 +46,7 @@ from trueclout.contract import (
     Profile,
     RepostMade,
     _plainly_consistent,
-    _strings,
+    parsed_without_repeats,
     validate_json,
 )
 
@@ -202,12 +201,7 @@ def _passes_load_json_given_structs(raw: bytes) -> bool:
     duplicate-key check are left to do.  Every object of such a body is a Struct's, so its
     keys are known ones (unknown fields are refused) and, with no key repeated, at most
     17 of them: the key-flood checks cannot fail."""
-    try:
-        again = orjson.dumps(orjson.loads(raw))  # what orjson accepts, json.loads does
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return False
-    before = _strings(raw)  # a repeated key is dropped by the parse, and a string with it
-    return before is not None and before == _strings(again)
+    return parsed_without_repeats(raw) is not None
 
 
 def decode_snapshot(raw: bytes | str) -> AccountSnapshot | None:

@@ -25,9 +25,9 @@ from trueclout.contract import (
     describe_errors,
     field_names,
     load_json,
-    validate_json,
 )
 from trueclout.errors import UserError
+from trueclout.fast_contract import validate_snapshot_json
 from trueclout.files import atomic_open
 from trueclout.tables import (
     SCHEMAS,
@@ -75,8 +75,8 @@ def parse_snapshot(raw: bytes | str | dict, *, line: int = 1) -> ParsedRecord:
     try:
         if isinstance(raw, dict):
             snap = AccountSnapshot.model_validate(raw)
-        else:  # duplicate keys and key floods refused, as by the API
-            snap = validate_json(AccountSnapshot, raw)
+        else:  # the API's own reading: duplicate keys and key floods refused, msgspec first
+            snap = validate_snapshot_json(raw)
         return ParsedRecord(line=line, snapshot=snap)
     except ValidationError as exc:
         account_id = None
