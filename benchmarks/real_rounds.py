@@ -33,48 +33,12 @@ from trueclout.features.families.engagement import (
     MIN_ROUND_POSTS,
     ROUND_COVERAGE,
 )
+from trueclout.features.kernels.rounds import between_cell_share
 from trueclout.training.evaluate.ring_injection import retweet_host
 
 # The between-post share's 95th percentile over the simulator's genuine accounts
 # (1,500-account world, seed 2026, measured when the candidate was tried).
 SIM_GENUINE_P95 = 0.1957
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
-def between_cell_share(values: np.ndarray, cell: np.ndarray, unit_of_cell: np.ndarray,
-                       n_units: int, *, min_cell: int, min_cells: int) -> np.ndarray:
-    """Intraclass correlation of ``values`` by ``cell``, per unit, clipped to [0, 1].
-
-    ``cell`` numbers each value's cell (0..len(unit_of_cell)-1) and
-    ``unit_of_cell`` each cell's unit (0..n_units-1).  Cells with fewer than
-    ``min_cell`` values are left out; a unit with fewer than ``min_cells``
-    cells left gets NaN.  Sums of squares around each cell's mean: one pass of
-    ``np.bincount``, no sort, the same cost for one unit and a million.
-    """
-    n_cells = len(unit_of_cell)
-    size = np.bincount(cell, minlength=n_cells).astype(np.float64)
-    total = np.bincount(cell, weights=values, minlength=n_cells)
-    ok = size >= min_cell
-    mean = np.nan_to_num(_ratio(total, size))
-    within_cell = np.bincount(cell, weights=(values - mean[cell]) ** 2, minlength=n_cells)
-
-    def per_unit(v: np.ndarray) -> np.ndarray:
-        return np.bincount(unit_of_cell, weights=np.where(ok, v, 0.0), minlength=n_units)
-
-    cells = per_unit(np.ones(n_cells))
-    n = per_unit(size)
-    grand = np.nan_to_num(_ratio(per_unit(total), n))
-    between = per_unit(size * (mean - grand[unit_of_cell]) ** 2)
-    ms_between = _ratio(between, cells - 1)
-    ms_within = _ratio(per_unit(within_cell), n - cells)
-    # The average cell size, corrected for unequal cells (n0 of the ANOVA estimator).
-    n0 = _ratio(n - _ratio(per_unit(size**2), n), cells - 1)
-    icc = _ratio(ms_between - ms_within, ms_between + (n0 - 1) * ms_within)
-    return np.where(cells >= min_cells, np.clip(icc, 0.0, 1.0), np.nan)
 
 
 def _mad(v: np.ndarray) -> float:

@@ -428,15 +428,16 @@ _GRAPH: list[FeatureSpec] = [
        "{graph_ring_block_size:count} accounts that amplify each other."),
     _f("graph_lockstep_group_size", "engagement", "accounts",
        "Members of the lockstep group the account belongs to: accounts that engage the same "
-       "posts within the same short window (CopyCatch-like); 0 when none.",
+       "posts within the same short window (CopyCatch-like), or that engage each other's "
+       "posts in late rounds (one start per post); 0 when none.",
        1, "GRAPH_LOCKSTEP",
        "The account moves in lockstep with a group of {graph_lockstep_group_size:count} "
-       "accounts that engage the same posts within minutes of each other."),
+       "accounts that engage the same posts together, round after round."),
     _f("graph_lockstep_score", "engagement", _SHARE,
        "Share of the posts the account engaged with that it hit within the window of a fellow "
-       "lockstep-group member.",
+       "lockstep-group member (for late rounds: within a factor of 1.75 of the same delay).",
        1, "GRAPH_LOCKSTEP",
-       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so within minutes of "
+       "On {graph_lockstep_score:pct} of the posts it engaged with, it did so together with "
        "another member of a lockstep group of {graph_lockstep_group_size:count} accounts."),
     _f("graph_mutual_core_size", "engagement", "accounts",
        "Size of the mutual-repost core (k-core of reciprocated reposts) the account belongs "

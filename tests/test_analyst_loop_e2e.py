@@ -175,12 +175,16 @@ def test_feedback_fixes_the_misjudged_accounts_and_the_service_changes_its_answe
     assert main([*promote, "--force"]) == 0
     assert registry.active_version() == candidate
 
+    # As a deployed service does between the two: its refresher builds the ring table from
+    # the snapshots it stored, so it judges rings from a graph as the comparison did.
+    assert main(["rings", "refresh", "--force"]) == 0
     with service(settings) as (base_url, database):  # a restart loads the promoted model
         after = flagged(base_url, key(database, "platform"),
                         [d for d in documents if d["account_id"] in misjudged], store=False)
     assert {a["model"]["version"] for a in after.values()} == {candidate}
-    # The comparison scores its held-out snapshots as a batch and the service one request at a
-    # time; their probabilities agree to about 0.01, so an account the comparison puts just
+    # The comparison scores its held-out snapshots as a batch (a ring table over them) and the
+    # service one request at a time (its table over all it stored); their probabilities agree
+    # to about 0.01, so an account the comparison puts just
     # over the `high` cut may land just under it here: such an account must still have moved
     # off `low`, and nearly every fixed account must now be flagged.
     moved = [a for a in fixed if after[a]["risk"]["flag"] == manipulated[a]

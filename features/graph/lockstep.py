@@ -18,6 +18,25 @@ members of two rings cannot chain them together; and cohesion (a member needs
 ``min_partner_share`` of its group's median partner count), so outsiders at
 the edge of a large ring are let go.
 
+A pod can also run its rounds late: the link is dropped in the pod's chat an
+hour after the post and every member engages then, an hour late, but not
+within minutes of each other.  A second pass looks for such *late rounds*
+among the engagements that came after the knee ``window_seconds /
+ln(round_ratio)`` (about 18 minutes), by accounts no plain group holds, on a
+*round clock* that is logarithmic there: two engagements are together when
+one came at most ``round_ratio`` times as long after the post as the other.
+Late people are together that loosely by chance now and then, and real
+followers retweet a popular account in late cascades, so a late group is kept
+only when it shows the two marks of a pod:
+
+- it runs in rounds: one start per post, so a large share of its members'
+  timing variation lies between posts (an intraclass correlation,
+  ``kernels.rounds``, at least ``min_round_share``), where people returning
+  to a community's posts in their own time share no start;
+- it serves itself: at least ``min_served_share`` of its members had their
+  own posts engaged by fellow members.  A pod exists to engage its members'
+  posts; a cascade of retweeters serves one account outside the group.
+
 Co-occurrence is counted exactly: entries are sorted by (post, time) once and
 each is paired with the later entries of its post inside the window.  An
 entry whose window holds more than ``max_bucket_actors`` other actors is left
@@ -35,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trueclout.features.graph.build import EngagementEdges
 from trueclout.features.graph.sparse import component_labels, group_codes, lex_order, truss_filter
+from trueclout.features.kernels.rounds import between_cell_test
 
 # Bounds on the rows materialised at once, so memory stays flat as graphs grow.
 _PAIR_BUDGET = 2_000_000
@@ -63,6 +83,23 @@ class LockstepParams(BaseModel):
     max_bucket_actors: int = Field(
         100, ge=2, description="an engagement with more actors within the window is ignored"
     )
+    late_rounds: bool = Field(True, description="also look for pods whose rounds come late")
+    round_ratio: float = Field(
+        1.75, gt=1, description="after the knee: how many times as long after the post still "
+        "counts as together (a late round)"
+    )
+    min_round_share: float = Field(
+        0.15, ge=0, le=1, description="a late group needs this share of its members' timing "
+        "variation to lie between posts (one start per post: a round)"
+    )
+    max_round_p_value: float = Field(
+        1e-4, gt=0, le=1, description="and that share must be this unlikely by chance (F-test)"
+    )
+
+    @property
+    def knee_seconds(self) -> float:
+        """Where the round clock turns from seconds to logarithmic: the slopes meet there."""
+        return self.window_seconds / float(np.log(self.round_ratio))
 
 
 @dataclass(frozen=True)
@@ -84,22 +121,47 @@ class LockstepGroups:
 
 @dataclass(frozen=True)
 class _Entries:
-    """First engagement of each (actor, known post), sorted by (post, time)."""
+    """First engagement of each (actor, known post), sorted by (post, time).
+
+    ``at`` is the wall time (the round clock in the late-round pass);
+    ``clock`` the round clock (``round_clock``) when it was asked for.
+    """
 
     actor: np.ndarray
     post: np.ndarray
     at: np.ndarray
     target: np.ndarray
+    clock: np.ndarray | None = None
 
 
-def first_engagements(edges: EngagementEdges) -> _Entries:
-    """Each actor's earliest engagement with each known post, sorted by (post, time)."""
+def round_clock(lag: np.ndarray, knee: float) -> np.ndarray:
+    """Seconds since the post up to ``knee``, then ``knee * (1 + ln(lag / knee))``, as int64.
+
+    Equal steps on this clock are equal seconds early on and equal ratios
+    later, so one window finds a round at ten seconds and one at three hours.
+    Unknown lags read as 0 (before the knee: never in a late round).
+    """
+    lag = np.maximum(np.nan_to_num(lag, nan=0.0), 0.0)
+    late = lag > knee
+    clock = lag.copy()
+    clock[late] = knee * (1.0 + np.log(lag[late] / knee))
+    return np.rint(clock).astype(np.int64)
+
+
+def first_engagements(edges: EngagementEdges, knee: float | None = None) -> _Entries:
+    """Each actor's earliest engagement with each known post, sorted by (post, time).
+
+    With ``knee``, each entry also carries its round clock.  Within one post
+    the lag is the time less a constant, so the first by time is the first
+    on the clock too.
+    """
     known = edges.post >= 0
     actor, post, at = edges.actor[known], edges.post[known], edges.at[known]
     target = edges.target[known]
+    clock = None if knee is None else round_clock(edges.lag[known], knee)
     if len(actor) == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return _Entries(empty, empty, empty, empty)
+        return _Entries(empty, empty, empty, empty, None if knee is None else empty)
     del known
     order = lex_order(post, at)  # a stable sort: the same order as by (post, at - at.min())
     # One column at a time, so only one extra edge-long array is alive at once.
@@ -107,6 +169,7 @@ def first_engagements(edges: EngagementEdges) -> _Entries:
     post = post[order]
     at = at[order]
     target = target[order]
+    clock = None if clock is None else clock[order]
     del order
     # A stable re-sort by (post, actor) keeps each actor's visits to a post in time order.
     by_actor = lex_order(post, actor)
@@ -119,8 +182,9 @@ def first_engagements(edges: EngagementEdges) -> _Entries:
     first[by_actor[1:][same]] = False
     del by_actor, same
     if first.all():
-        return _Entries(actor, post, at, target)
-    return _Entries(actor[first], post[first], at[first], target[first])
+        return _Entries(actor, post, at, target, clock)
+    return _Entries(actor[first], post[first], at[first], target[first],
+                    None if clock is None else clock[first])
 
 
 def _window_keys(entries: _Entries, window: float) -> np.ndarray:
@@ -289,8 +353,27 @@ def find_lockstep_groups(
     """Every group of actors that engaged the same posts together, repeatedly."""
     params = params or LockstepParams()
     n = edges.n_accounts
+    entries = first_engagements(edges, params.knee_seconds if params.late_rounds else None)
+    label = _groups_in_step(entries, params, n)
+    score = _lockstep_score(entries, label, params.window_seconds)
+    if params.late_rounds:
+        on_clock = _mutual_candidates(entries, label)
+        del entries
+        late = _round_groups(on_clock, label, params)
+        in_late = late >= 0
+        label = np.where(in_late, late + label.max(initial=-1) + 1, label)
+        # Late members' score is measured on the round clock.
+        score = np.where(in_late, _lockstep_score(on_clock, late, params.window_seconds), score)
+    sizes = np.bincount(label[label >= 0], minlength=int(label.max(initial=-1)) + 1)
+    size = np.where(label >= 0, sizes[np.maximum(label, 0)] if len(sizes) else 0, 0)
+    return LockstepGroups(label=label, size=size.astype(np.int64), score=score)
+
+
+def _groups_in_step(entries: _Entries, params: LockstepParams, n: int) -> np.ndarray:
+    """Group id per account (-1: none) of the actors in ``entries`` that move in step."""
     label = np.full(n, -1, dtype=np.int64)
-    entries = first_engagements(edges)
+    if len(entries.actor) == 0:
+        return label
     actors, count = _cooccurrence(entries, params)
     count.data[count.data < params.min_shared_posts] = 0
     count.eliminate_zeros()
@@ -304,10 +387,72 @@ def find_lockstep_groups(
         graph = truss_filter(graph, params.min_group_size - 2)
         local = _cohesive_groups(graph, params.min_partner_share)
         label = _renumber(local, actors, n, params.min_group_size)
-    sizes = np.bincount(label[label >= 0], minlength=int(label.max(initial=-1)) + 1)
-    size = np.where(label >= 0, sizes[np.maximum(label, 0)] if len(sizes) else 0, 0)
-    score = _lockstep_score(entries, label, params.window_seconds)
-    return LockstepGroups(label=label, size=size.astype(np.int64), score=score)
+    return label
+
+
+def _mutual_candidates(entries: _Entries, plain: np.ndarray) -> _Entries:
+    """Entries that could belong to a pod engaging itself, with the round clock as time.
+
+    Only accounts that are engaged as well as engaging can engage each other
+    both ways (outside actors never are), and plain groups are already found.
+    All of a kept actor's entries stay, so its lockstep score reads them all.
+    """
+    assert entries.clock is not None
+    engaged = np.zeros(len(plain), dtype=bool)
+    engaged[entries.target] = True
+    keep = engaged[entries.actor] & (plain[entries.actor] < 0)
+    return _Entries(entries.actor[keep], entries.post[keep], entries.clock[keep],
+                    entries.target[keep])
+
+
+def _round_groups(on_clock: _Entries, plain: np.ndarray, params: LockstepParams) -> np.ndarray:
+    """Group id per account (-1: none) of the pods that engage each other in late rounds.
+
+    Candidates are groups that engage each other both ways (each pair, at
+    least ``min_shared_posts`` posts each way; truss and cohesion as for
+    plain groups) among accounts no ``plain`` group holds.  A candidate is
+    kept when its engagements of its own members' posts typically come after
+    the knee and run in rounds: the between-post share of their round clocks
+    (``kernels.rounds``) reaches ``min_round_share``.
+    """
+    n = len(plain)
+    free = (plain[on_clock.actor] < 0) & (plain[on_clock.target] < 0)
+    actor, target = on_clock.actor[free], on_clock.target[free]
+    engaged = sp.csr_array((np.ones(len(actor)), (actor, target)), shape=(n, n))
+    engaged.sum_duplicates()  # distinct posts of the target each actor engaged
+    both_ways = engaged.minimum(engaged.T).tocsr()
+    both_ways.data[both_ways.data < params.min_shared_posts] = 0
+    both_ways.eliminate_zeros()
+    nodes = np.flatnonzero(np.diff(both_ways.indptr) > 0)
+    label = np.full(n, -1, dtype=np.int64)
+    if len(nodes) < params.min_group_size:
+        return label
+    graph = both_ways[nodes][:, nodes]
+    graph.data[:] = 1.0
+    graph = truss_filter(graph, params.min_group_size - 2)
+    label = _renumber(_cohesive_groups(graph, params.min_partner_share), nodes, n,
+                      params.min_group_size)
+    n_groups = int(label.max(initial=-1)) + 1
+    if n_groups == 0:
+        return label
+    inner = (label[on_clock.actor] >= 0) & (label[on_clock.actor] == label[on_clock.target])
+    group, post = label[on_clock.actor[inner]], on_clock.post[inner]
+    clock = on_clock.at[inner].astype(np.float64)
+    cell, n_cells = group_codes(group * (int(on_clock.post.max()) + 1) + post)
+    group_of_cell = np.zeros(n_cells, dtype=np.int64)
+    group_of_cell[cell] = group
+    share, p_value = between_cell_test(clock, cell, group_of_cell, n_groups, min_cell=3,
+                                       min_cells=3)
+    in_rounds = (np.nan_to_num(share) >= params.min_round_share) & (
+        np.nan_to_num(p_value, nan=1.0) <= params.max_round_p_value)
+    late = _medians(group, clock, n_groups) > params.knee_seconds
+    return _keep_groups(label, late & in_rounds)
+
+
+def _keep_groups(label: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``label`` with only the groups where ``kept``, renumbered in their order."""
+    new_id = np.where(kept, np.cumsum(kept) - 1, -1)
+    return np.where(label >= 0, new_id[np.maximum(label, 0)], -1)
 
 
 def _cohesive_groups(graph: sp.csr_array, min_share: float) -> np.ndarray:

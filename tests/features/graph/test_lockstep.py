@@ -159,3 +159,56 @@ def test_no_posts_no_groups() -> None:
     found = find_lockstep_groups(edges)
     assert found.count == 0
     assert (found.size == 0).all() and (found.score == 0).all()
+
+
+def late_rounds(r: Rows, start_hours: float, jitter: float) -> object:
+    """Delays of a pod called late: one start per post, each member spread around it."""
+    def delays(k: int) -> np.ndarray:
+        start = r.rng.lognormal(np.log(start_hours * HOUR), 0.5)
+        return start * r.rng.lognormal(0.0, jitter, k)
+    return delays
+
+
+def test_a_pod_whose_rounds_come_hours_late_is_found() -> None:
+    """Members called to each post hours after it, loosely (no two within minutes):
+    a pod by its rounds and by serving its own members, not by speed."""
+    r = Rows(10)
+    pod = bots("pod", 12)
+    members_engaging_each_other(r, pod, 4, late_rounds(r, 3.0, 0.8))
+    assert groups(r.edges()) == [set(pod)]
+    assert groups(r.edges(), LockstepParams(late_rounds=False)) == []
+    found = find_lockstep_groups(r.edges())
+    assert (found.size[found.label >= 0] == 12).all()
+    assert (found.score[found.label >= 0] > 0).all()
+
+
+def test_a_small_late_pod_is_found_and_a_small_late_community_is_not() -> None:
+    r = Rows(11)
+    members_engaging_each_other(r, bots("pod", 5), 6, late_rounds(r, 2.0, 0.5))
+    members_engaging_each_other(r, bots("friend", 5), 6,
+                                lambda k: r.rng.lognormal(np.log(2.5 * HOUR), 1.3, k))
+    assert groups(r.edges()) == [set(bots("pod", 5))]
+
+
+def test_late_retweeters_of_one_account_in_rounds_are_not_a_pod() -> None:
+    """A cascade: followers retweet a popular account together, late, post after post.
+    They serve an account outside their group and never each other: not a pod."""
+    r = Rows(12)
+    followers = bots("follower", 15)
+    delays = late_rounds(r, 3.0, 0.3)
+    for p in range(20):
+        published = p * 24 * HOUR
+        r.post(f"star/{p}", published)
+        for actor, delay in zip(followers, delays(len(followers)), strict=True):
+            r.hit(actor, "star", f"star/{p}", published + delay)
+    assert groups(r.edges()) == []
+
+
+def test_a_late_community_of_many_posts_is_not_a_pod() -> None:
+    """Friends who engage each other for months, each on their own time: many posts make
+    chance rounds rarer, not likelier."""
+    r = Rows(13)
+    friends = bots("friend", 10)
+    members_engaging_each_other(r, friends, 20,
+                                lambda k: r.rng.lognormal(np.log(3 * HOUR), 1.0, k))
+    assert groups(r.edges()) == []
