@@ -3,7 +3,10 @@
 Ring detection needs every account at once, so another stage computes one
 row per account (dense blocks, lockstep groups, mutual-repost cores) and the
 feature pipeline only looks rows up.  An account without a row, or a call
-without the table, gets NaN: unknown, never "clean".
+without the table, gets NaN: unknown, never "clean".  So does a row the
+detectors could not judge (``ring_judged`` false: slow two-way engagement
+without rounds, where a pod and a community look alike): its block and
+lockstep columns, the detectors' verdicts, read as unknown.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ import pyarrow.compute as pc
 from trueclout.features.kernels.columns import to_float
 
 GRAPH_KEY = "account_id"
+JUDGED = "ring_judged"
+# The detectors' verdicts: unknown where they could not judge (mutual cores count
+# reciprocated reposts, a fact whatever the timing, and stay).
+VERDICT_COLUMNS = frozenset({"ring_block_size", "ring_block_density", "ring_block_share",
+                             "lockstep_group_size", "lockstep_score"})
 
 
 def lookup_graph(graph: pa.Table | None, accounts: pa.Array,
@@ -46,4 +54,10 @@ def lookup_graph(graph: pa.Table | None, accounts: pa.Array,
         arr = np.full(n, np.nan)
         arr[found] = values[rows[found]]
         out[c] = arr
+    if JUDGED in graph.column_names:
+        judged = to_float(graph.column(JUDGED).cast(pa.float64()))
+        unjudged = np.zeros(n, dtype=bool)
+        unjudged[found] = judged[rows[found]] == 0
+        for c in VERDICT_COLUMNS.intersection(out):
+            out[c][unjudged] = np.nan
     return out

@@ -29,7 +29,18 @@ Columns (``RING_TABLE_SCHEMA``):
 ``mutual_core_size``        size of the connected piece of its own highest core (0 below the
                             minimum core)
 ``mutual_repost_share``     share of its reposts that were reciprocated (null: made none)
+``ring_judged``             false where the detectors could not have told a ring from a
+                            community: the account is in no block or group and most of its
+                            engagement with the accounts it engages both ways came late
 =========================== ===================================================
+
+An account that engages others both ways, hours after their posts, with no
+round to its timing, is what a genuine community looks like and also what a
+pod looks like whose members each come at their own hour: the graph cannot
+tell them apart, so its silence there is no evidence.  The feature lookup
+reads such a row's block and lockstep columns as unknown (NaN), so the
+account is judged from its own snapshot, as without a table.  Tables written
+before this column read as judged everywhere.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trueclout.errors import UserError
@@ -59,7 +71,7 @@ from trueclout.features.graph.sparse import trim_heap
 from trueclout.files import atomic_path
 from trueclout.tables import SnapshotTables
 
-RING_TABLE_VERSION = "1"
+RING_TABLE_VERSION = "2"
 _PARAMS_KEY = b"trueclout.ring_params"
 _VERSION_KEY = b"trueclout.ring_table_version"
 
@@ -79,8 +91,11 @@ RING_TABLE_SCHEMA = pa.schema(
         pa.field("mutual_core_number", pa.int64(), nullable=False),
         pa.field("mutual_core_size", pa.int64(), nullable=False),
         pa.field("mutual_repost_share", pa.float64()),
+        pa.field("ring_judged", pa.bool_(), nullable=False),
     ]
 )
+# Columns a table of an earlier version may lack (read as their documented default).
+_ADDED_COLUMNS = frozenset({"ring_judged"})
 
 StageCallback = Callable[[str, float], None]
 
@@ -183,10 +198,12 @@ def _detect(holder: list[EngagementEdges], params: RingParams, clock: _Clock) ->
     trim_heap()
     clock.done("mutual cores")
     received = _Received.of(edges, blocks, lockstep)
+    judged = ~slow_two_way(edges, params.blocks.prompt_seconds) | (blocks.label >= 0) | (
+        lockstep.label >= 0)
     accounts = edges.accounts
     holder.clear()
     del edges
-    table = _assemble(accounts, received, blocks, lockstep, mutual, params)
+    table = _assemble(accounts, received, blocks, lockstep, mutual, judged, params)
     clock.done("table")
     return table
 
@@ -199,8 +216,39 @@ def ring_table(
     params: RingParams,
 ) -> pa.Table:
     """Assemble the detectors' per-account results into ``RING_TABLE_SCHEMA``, sorted by id."""
+    judged = ~slow_two_way(edges, params.blocks.prompt_seconds) | (blocks.label >= 0) | (
+        lockstep.label >= 0)
     return _assemble(edges.accounts, _Received.of(edges, blocks, lockstep), blocks, lockstep,
-                     mutual, params)
+                     mutual, judged, params)
+
+
+def slow_two_way(edges: EngagementEdges, prompt_seconds: float) -> np.ndarray:
+    """Per account: it engages others both ways, and most of that engagement came late.
+
+    Counted over the pairs that engaged each other (either direction, both
+    sides' engagements): late is after ``prompt_seconds`` from the post; an
+    unknown time counts as prompt, as dense blocks count it.  Only accounts
+    that are engaged as well as engaging can have such pairs, so the
+    outside actors' edges are dropped first.
+    """
+    n = edges.n_accounts
+    engaged = np.zeros(n, dtype=bool)
+    engaged[edges.target] = True
+    keep = engaged[edges.actor]
+    actor, target = edges.actor[keep], edges.target[keep]
+    late = (edges.lag[keep] > prompt_seconds).astype(np.float64)  # NaN > x is False
+    del keep
+    count = sp.csr_array((np.ones(len(actor)), (actor, target)), shape=(n, n))
+    late_count = sp.csr_array((late, (actor, target)), shape=(n, n))
+    del actor, target, late
+    count.sum_duplicates()
+    late_count.sum_duplicates()
+    both = count.astype(bool).multiply(count.T.astype(bool))
+    total = count.multiply(both)
+    slow = late_count.multiply(both)
+    per_total = total.sum(axis=1) + total.sum(axis=0)
+    per_slow = slow.sum(axis=1) + slow.sum(axis=0)
+    return (per_total > 0) & (per_slow > 0.5 * per_total)
 
 
 @dataclass(frozen=True)
@@ -232,6 +280,7 @@ def _assemble(
     blocks: DenseBlocks,
     lockstep: LockstepGroups,
     mutual: MutualCores,
+    judged: np.ndarray,
     params: RingParams,
 ) -> pa.Table:
     in_block = blocks.label >= 0
@@ -261,6 +310,7 @@ def _assemble(
         "mutual_core_size": mutual.core_size,
         "mutual_repost_share": pa.array(mutual.repost_share, pa.float64(),
                                         mask=np.isnan(mutual.repost_share)),
+        "ring_judged": pa.array(judged, pa.bool_()),
     }
     table = pa.table(
         {name: pa.array(col, RING_TABLE_SCHEMA.field(name).type) if isinstance(col, np.ndarray)
@@ -322,6 +372,8 @@ def check_ring_table(table: pa.Table, *, source: str) -> None:
     """Raise ``UserError`` naming the first column that is missing or of the wrong type."""
     for field in RING_TABLE_SCHEMA:
         if field.name not in table.column_names:
+            if field.name in _ADDED_COLUMNS:
+                continue
             raise UserError(f"{source}: missing column {field.name!r}")
         got = table.schema.field(field.name).type
         if got != field.type:

@@ -48,6 +48,12 @@ MISSING, THIN, COMPLETE = 0, 1, 2
 # A feature that is known exactly when the family could measure (growth needs a span too).
 _MEASURED_BY: dict[str, str] = {"growth": "growth_burst_score"}
 _RING_FEATURE = "graph_ring_block_size"
+# Known wherever the ring table has a row, judged or not (a fact, never blanked).
+_RING_ROW_FEATURE = "graph_mutual_core_size"
+UNJUDGED_RING_NOTE = ("The ring table covers this account but cannot tell: it engages accounts "
+                      "that engage it back, hours after their posts and with no common timing, "
+                      "as genuine communities do and as pods that hide their timing do; "
+                      "coordination was judged from this snapshot alone.")
 
 INSUFFICIENT_NOTE = ("Too little data to judge: the risk is shown for information only, the "
                      "flag is not raised and the score is not discounted.")
@@ -89,6 +95,7 @@ def judge_confidence(frame: FeatureFrame, *, has_raw_score: np.ndarray) -> Confi
     insufficient = usable == 0
     level[insufficient] = "insufficient"
     ring_unknown = np.isnan(frame.column(_RING_FEATURE))
+    ring_row = ~np.isnan(frame.column(_RING_ROW_FEATURE))
     amounts = {f: np.nan_to_num(np.asarray(frame.sufficiency[f], dtype=np.float64))
                for f in FAMILIES}
     notes: list[list[str]] = []
@@ -96,7 +103,8 @@ def judge_confidence(frame: FeatureFrame, *, has_raw_score: np.ndarray) -> Confi
         row = [note for f in FAMILIES
                if (note := _family_note(f, int(states[f][i]), int(amounts[f][i]))) is not None]
         if ring_unknown[i] and states["engagement"][i] != MISSING:
-            row.append("Rings across accounts (dense blocks, lockstep groups, mutual-repost "
+            row.append(UNJUDGED_RING_NOTE if ring_row[i] else
+                       "Rings across accounts (dense blocks, lockstep groups, mutual-repost "
                        "cores) were not looked up for this account: coordination was judged "
                        "from this snapshot alone.")
         if insufficient[i]:

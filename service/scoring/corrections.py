@@ -147,7 +147,10 @@ def _engagement_note(features: dict[str, float], context: dict[str, float]) -> s
             send.append("its own reposts of others (reposts_made)")
     else:
         found.append("none of the accounts it reposted engaged with it")
-    if np.isnan(block_size):
+    if np.isnan(block_size) and not np.isnan(features["graph_mutual_core_size"]):
+        found.append("the ring table cannot tell a pod from a community here, its two-way "
+                     "engagement being slow and at no common time")
+    elif np.isnan(block_size):
         found.append("rings across accounts were not looked up for it")
     elif block_size <= 0:
         found.append("the ring table puts it in no dense block")

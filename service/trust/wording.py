@@ -55,6 +55,10 @@ PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"not looked up for this account: coordination was judged from this snapshot alone",
          f"Groups of {_GROUP} (found by comparing many accounts) were not looked up for this "
          "account: coordinated engagement was judged from this account's own data only"),
+        (r"The ring table covers this account but cannot tell",
+         "Comparing this account with many others could not tell"),
+        (r"the ring table cannot tell a pod from a community here",
+         f"comparing it with other accounts could not tell {_GROUP} from a group of friends"),
         (r"rings across accounts were not looked up for it",
          f"it was not compared with other accounts to find groups of {_GROUP}"),
         (r"A ring table that covers this account, built from many accounts' engagement, can "

@@ -222,3 +222,44 @@ def test_table_invariants_hold_and_row_order_does_not_matter(rows: list, rnd) ->
     for members in blocks.values():
         assert all(r["ring_block_size"] == len(members) >= 3 for r in members)
     assert sorted(blocks) == list(range(len(blocks)))  # ids are 0..k-1, densest first
+
+
+def slow_friends(seed: int = 0) -> SnapshotTables:
+    """Six friends who engage each other's posts hours later, each on their own time."""
+    rng = random.Random(seed)
+    engagements, posts = [], []
+    friends = [f"friend{i}" for i in range(6)]
+    for m_i, author in enumerate(friends):
+        for p in range(4):
+            post = f"{author}/p{p}"
+            published = (m_i * 4 + p) * 30 * HOUR
+            posts.append((author, post, published))
+            for actor in friends:
+                if actor != author:
+                    at = published + int(rng.lognormvariate(math.log(3 * HOUR), 1.0))
+                    engagements.append((author, actor, post, "like", at))
+    engagements.append(("friend0", "fan0", "friend0/p0", "like", 20 * HOUR))
+    return graph_tables(engagements, [], posts)
+
+
+def test_slow_two_way_engagement_without_rounds_is_not_judged() -> None:
+    """Friends coming back hours later, each on their own time: a community, or a pod that
+    hides its rounds; the graph cannot tell, and says so."""
+    rows = rows_by_id(detect_rings(slow_friends()))
+    for i in range(6):
+        row = rows[f"friend{i}"]
+        assert row["ring_block_size"] == 0 and row["lockstep_group_size"] == 0
+        assert row["ring_judged"] is False
+    assert rows["fan0"]["ring_judged"] is True  # one-way: nothing a pod could hide behind
+
+
+def test_found_rings_and_one_way_or_prompt_engagement_are_judged() -> None:
+    rows = rows_by_id(detect_rings(world()))
+    assert all(rows[m]["ring_judged"] for m in RING)  # found: in a block
+    assert rows["celebrity"]["ring_judged"] and rows["fan1"]["ring_judged"]
+
+
+def test_a_table_from_before_the_judged_column_still_loads(tmp_path) -> None:
+    table = detect_rings(world())
+    pq.write_table(table.drop_columns(["ring_judged"]), tmp_path / "v1.parquet")
+    assert load_ring_table(tmp_path / "v1.parquet").num_rows == table.num_rows

@@ -40,6 +40,7 @@ def ring_table(rows: dict[str, int]) -> pa.Table:
         "mutual_core_number": [0] * n,
         "mutual_core_size": [0] * n,
         "mutual_repost_share": [None] * n,
+        "ring_judged": [True] * n,
     }
     return pa.table({f.name: pa.array(columns[f.name], f.type) for f in RING_TABLE_SCHEMA},
                     schema=RING_TABLE_SCHEMA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trueclout.features.registry import FEATURE_NAMES, REGISTRY, render_reason, template_fields
+from trueclout.service.scoring.confidence import UNJUDGED_RING_NOTE
 from trueclout.service.trust.wording import jargon_terms, neutral_message
 
 NOTES = (
@@ -15,6 +16,9 @@ NOTES = (
     "covers this account, built from many accounts' engagement, can also measure it.",
     "x: none of its engagement came from its dense block in the ring table; rings across "
     "accounts were not looked up for it.",
+    UNJUDGED_RING_NOTE,
+    "x: no part of its engagement could be tied to a ring or pod (the ring table cannot tell a "
+    "pod from a community here, its two-way engagement being slow and at no common time).",
 )
 
 
