@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -31,23 +32,37 @@ RING = [f"ring{i}" for i in range(6)]
 HOUR = 3600
 
 
+def engaging_each_other(members: list[str], posts_each: int, spacing_hours: int,
+                        delay: Callable[[], int], kind: str
+                        ) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every member engages every other member's posts ``delay()`` seconds after them.
+
+    Returns (engagements, reposts, posts) as ``graph_tables`` takes them; reposts
+    only when ``kind`` is "repost".
+    """
+    engagements, reposts, posts = [], [], []
+    for m_i, author in enumerate(members):
+        for p in range(posts_each):
+            post = f"{author}/p{p}"
+            published = (m_i * posts_each + p) * spacing_hours * HOUR
+            posts.append((author, post, published))
+            for actor in members:
+                if actor != author:
+                    at = published + delay()
+                    engagements.append((author, actor, post, kind, at))
+                    if kind == "repost":
+                        reposts.append((actor, author, post, at))
+    return engagements, reposts, posts
+
+
 def world(seed: int = 0) -> SnapshotTables:
     """Six accounts reposting each other's posts within two minutes, fans, and a celebrity.
 
     ring0 also gets 6 slow likes from fans, so 15 of its 21 engagements come from its ring.
     """
     rng = random.Random(seed)
-    engagements, reposts, posts = [], [], []
-    for m_i, author in enumerate(RING):
-        for p in range(3):
-            post = f"{author}/p{p}"
-            published = (m_i * 3 + p) * 5 * HOUR
-            posts.append((author, post, published))
-            for actor in RING:
-                if actor != author:
-                    at = published + rng.randint(10, 120)
-                    engagements.append((author, actor, post, "repost", at))
-                    reposts.append((actor, author, post, at))
+    engagements, reposts, posts = engaging_each_other(RING, 3, 5, lambda: rng.randint(10, 120),
+                                                      "repost")
     for f in range(6):
         engagements.append(("ring0", f"fan{f}", "ring0/p0", "like", 30 * HOUR + f * HOUR))
     for f in range(40):
@@ -227,17 +242,9 @@ def test_table_invariants_hold_and_row_order_does_not_matter(rows: list, rnd) ->
 def slow_friends(seed: int = 0) -> SnapshotTables:
     """Six friends who engage each other's posts hours later, each on their own time."""
     rng = random.Random(seed)
-    engagements, posts = [], []
     friends = [f"friend{i}" for i in range(6)]
-    for m_i, author in enumerate(friends):
-        for p in range(4):
-            post = f"{author}/p{p}"
-            published = (m_i * 4 + p) * 30 * HOUR
-            posts.append((author, post, published))
-            for actor in friends:
-                if actor != author:
-                    at = published + int(rng.lognormvariate(math.log(3 * HOUR), 1.0))
-                    engagements.append((author, actor, post, "like", at))
+    engagements, _, posts = engaging_each_other(
+        friends, 4, 30, lambda: int(rng.lognormvariate(math.log(3 * HOUR), 1.0)), "like")
     engagements.append(("friend0", "fan0", "friend0/p0", "like", 20 * HOUR))
     return graph_tables(engagements, [], posts)
 
