@@ -19,23 +19,28 @@ members of two rings cannot chain them together; and cohesion (a member needs
 the edge of a large ring are let go.
 
 A pod can also run its rounds late: the link is dropped in the pod's chat an
-hour after the post and every member engages then, an hour late, but not
-within minutes of each other.  A second pass looks for such *late rounds*
-among the engagements that came after the knee ``window_seconds /
-ln(round_ratio)`` (about 18 minutes), by accounts no plain group holds, on a
-*round clock* that is logarithmic there: two engagements are together when
-one came at most ``round_ratio`` times as long after the post as the other.
-Late people are together that loosely by chance now and then, and real
-followers retweet a popular account in late cascades, so a late group is kept
-only when it shows the two marks of a pod:
+hour after the post and every member engages then, loosely, not within
+minutes of each other.  A second pass (``late_rounds``) looks for such pods
+among the accounts no plain group holds.  Late people land close together by
+chance now and then, and real followers retweet a popular account in late
+cascades, so this pass does not pair actors by timing; it asks for the two
+marks of a pod:
 
-- it runs in rounds: one start per post, so a large share of its members'
-  timing variation lies between posts (an intraclass correlation,
-  ``kernels.rounds``, at least ``min_round_share``), where people returning
-  to a community's posts in their own time share no start;
-- it serves itself: at least ``min_served_share`` of its members had their
-  own posts engaged by fellow members.  A pod exists to engage its members'
-  posts; a cascade of retweeters serves one account outside the group.
+- it serves itself: candidates are groups that engage each other both ways
+  (each pair at least ``min_shared_posts`` posts each way, then the same
+  truss and cohesion filters).  A pod exists to engage its members' posts; a
+  cascade of retweeters serves one account outside the group;
+- it runs in rounds: on a *round clock* (seconds up to the knee
+  ``window_seconds / ln(round_ratio)``, about 18 minutes, logarithmic after
+  it), the group's engagements of its own members' posts typically come
+  after the knee, and at least ``min_round_share`` of their timing variation
+  lies between posts (one start per post: an intraclass correlation,
+  ``kernels.rounds``) with an F-test p-value of at most ``max_round_p_value``.
+  People returning to a community's posts in their own time share no start.
+
+Late groups are numbered after the plain ones; their lockstep score is read
+on the round clock (together: within a factor ``round_ratio`` of the same
+delay).
 
 Co-occurrence is counted exactly: entries are sorted by (post, time) once and
 each is paired with the later entries of its post inside the window.  An
@@ -397,7 +402,8 @@ def _mutual_candidates(entries: _Entries, plain: np.ndarray) -> _Entries:
     both ways (outside actors never are), and plain groups are already found.
     All of a kept actor's entries stay, so its lockstep score reads them all.
     """
-    assert entries.clock is not None
+    if entries.clock is None:
+        raise ValueError("late rounds need first_engagements(..., knee) with the round clock")
     engaged = np.zeros(len(plain), dtype=bool)
     engaged[entries.target] = True
     keep = engaged[entries.actor] & (plain[entries.actor] < 0)
@@ -413,7 +419,8 @@ def _round_groups(on_clock: _Entries, plain: np.ndarray, params: LockstepParams)
     plain groups) among accounts no ``plain`` group holds.  A candidate is
     kept when its engagements of its own members' posts typically come after
     the knee and run in rounds: the between-post share of their round clocks
-    (``kernels.rounds``) reaches ``min_round_share``.
+    (``kernels.rounds``) reaches ``min_round_share`` with a p-value of at most
+    ``max_round_p_value``.
     """
     n = len(plain)
     free = (plain[on_clock.actor] < 0) & (plain[on_clock.target] < 0)
