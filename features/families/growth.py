@@ -43,6 +43,9 @@ REVERSAL_FLOOR = 10.0
 # Scales (days) at which the fastest stretch of growth is set against its engagement.
 WINDOW_SCALES = (7, 30)
 REVERSAL_SHARE = 0.02
+# A rise of the following count is "undone" when the next wave-sized fall takes back
+# this share of it: a churn tool unfollows those who did not follow back (most).
+UNDONE_SHARE = (0.5, 1.2)
 
 
 def _nan_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -214,27 +217,34 @@ def _following_churn(cols: SnapshotColumns, obs: Observations, n: int) -> dict[s
     cycled = gross - net
     mean = seg.mean(value)
     churn = cycled / np.maximum(mean, 1.0) * CHURN_PERIOD_DAYS / np.maximum(days, 1)
-    swings = _reversals(account, step, np.maximum(REVERSAL_FLOOR, REVERSAL_SHARE * mean), n)
+    swings, undone = _waves(account, step, np.maximum(REVERSAL_FLOOR, REVERSAL_SHARE * mean), n)
+    per_month = CHURN_PERIOD_DAYS / np.maximum(days, 1)
     return {
         "churn": _nan_where(ok, churn),
         "churned": _nan_where(ok, cycled / 2),
         "days": _nan_where(ok, days),
-        "reversals": _nan_where(ok, swings * CHURN_PERIOD_DAYS / np.maximum(days, 1)),
+        "reversals": _nan_where(ok, swings * per_month),
         "swings": _nan_where(ok, swings),
+        "cycles": _nan_where(ok, undone),
     }
 
 
-def _reversals(account: np.ndarray, step: np.ndarray, floor: np.ndarray, n: int) -> np.ndarray:
-    """Turns between rises and falls of the following count, counting only wave-sized legs.
+def _waves(account: np.ndarray, step: np.ndarray, floor: np.ndarray, n: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: turns between rises and falls of the following count, and rises undone.
 
     Consecutive steps of one sign make a leg; legs smaller than the account's
     ``floor`` are drift and are skipped, so a rise, a little wobble and a
-    further rise is one leg, not three.
+    further rise is one wave, not three.  A turn is a wave followed by one of
+    the other sign.  A rise is *undone* when the next wave is a fall of
+    ``UNDONE_SHARE`` of it: a churn tool follows a wave and unfollows most of
+    it days later, again and again, whatever the size of its waves, while an
+    honest follow spree and a later clean-up seldom match in size.
     """
     moving = ~np.isnan(step) & (step != 0)
     account, step = account[moving], step[moving]
     if len(step) == 0:
-        return np.zeros(n)
+        return np.zeros(n), np.zeros(n)
     sign = np.sign(step)
     new_leg = np.ones(len(step), dtype=bool)
     new_leg[1:] = (account[1:] != account[:-1]) | (sign[1:] != sign[:-1])
@@ -243,9 +253,20 @@ def _reversals(account: np.ndarray, step: np.ndarray, floor: np.ndarray, n: int)
     leg_account = account[new_leg]
     leg_sign = sign[new_leg]
     wave = size >= floor[leg_account]
-    leg_account, leg_sign = leg_account[wave], leg_sign[wave]
-    turn = (leg_account[1:] == leg_account[:-1]) & (leg_sign[1:] != leg_sign[:-1])
-    return np.bincount(leg_account[1:][turn], minlength=n).astype(np.float64)
+    leg_account, leg_sign, size = leg_account[wave], leg_sign[wave], size[wave]
+    # Waves of one sign in a row (drift between them skipped) are one wave.
+    new_wave = np.ones(len(size), dtype=bool)
+    new_wave[1:] = (leg_account[1:] != leg_account[:-1]) | (leg_sign[1:] != leg_sign[:-1])
+    merged = np.cumsum(new_wave) - 1
+    size = np.bincount(merged, weights=size)
+    leg_account, leg_sign = leg_account[new_wave], leg_sign[new_wave]
+    turn = leg_account[1:] == leg_account[:-1]  # merged waves alternate in sign
+    swings = np.bincount(leg_account[1:][turn], minlength=n).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        taken_back = size[1:] / size[:-1]
+    undone = turn & (leg_sign[:-1] > 0) & (taken_back >= UNDONE_SHARE[0]) & (
+        taken_back <= UNDONE_SHARE[1])
+    return swings, np.bincount(leg_account[1:][undone], minlength=n).astype(np.float64)
 
 
 def compute_growth(cols: SnapshotColumns) -> FamilyResult:
@@ -287,6 +308,7 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_drop_score": _nan_where(ok, np.log1p(np.clip(loss_z, 0, None))),
         "growth_following_churn": churn["churn"],
         "growth_following_reversals": churn["reversals"],
+        "growth_following_cycles": churn["cycles"],
     }
     context = {
         "growth_history_days": np.where(grid.n_observations > 0, grid.observed_span, np.nan),

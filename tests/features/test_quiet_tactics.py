@@ -50,6 +50,20 @@ def test_churn_waves_reverse_the_following_count_and_a_spree_does_not(seed: int)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_churn_undoes_its_follows_cycle_after_cycle_and_a_spree_and_clean_up_once(
+        seed: int) -> None:
+    spree_then_clean_up = with_following_event(
+        with_following_event(base(seed), share=0.6, days_ago=60), share=-0.6, days_ago=30)
+    f = frame(base(seed), with_following_event(base(seed), share=0.6), spree_then_clean_up,
+              with_churn(base(seed), wave_share=0.05, period=12),
+              with_churn(base(seed), wave_share=0.5, period=6))
+    plain, spree, once, small, large = f.column("growth_following_cycles")
+    assert plain == 0 and spree == 0
+    assert once <= 1  # one rise undone is a clean-up, not a cycle of them
+    assert min(small, large) >= 5  # 120 days of waves every 6-12 days
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("round_hours", [0.05, 1.0, 3.0, 6.0])
 def test_a_pod_round_is_tight_at_any_pace_and_a_community_is_not(seed: int,
                                                                  round_hours: float) -> None:
