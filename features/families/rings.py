@@ -23,6 +23,9 @@ JUDGED = "ring_judged"
 # reciprocated reposts, a fact whatever the timing, and stay).
 VERDICT_COLUMNS = frozenset({"ring_block_size", "ring_block_density", "ring_block_share",
                              "lockstep_group_size", "lockstep_score"})
+# A feature known wherever the table has a row, judged or not: with a verdict
+# feature unknown, it tells "not judged" from "not looked up".
+ROW_PRESENT_FEATURE = "graph_mutual_core_size"
 
 
 def lookup_graph(graph: pa.Table | None, accounts: pa.Array,

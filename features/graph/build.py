@@ -356,6 +356,14 @@ def pair_matrix(
     return edges.pairs.matrix(edges.pairs.sums(weights))
 
 
+def engaged_mask(target: np.ndarray, n: int) -> np.ndarray:
+    """Accounts that some edge engages.  Only these can engage and be engaged back:
+    outside actors never are, so their edges can go before any two-way count."""
+    engaged = np.zeros(n, dtype=bool)
+    engaged[target] = True
+    return engaged
+
+
 def received_counts(edges: EngagementEdges, mask: np.ndarray | None = None) -> np.ndarray:
     """Engagements each account received (where ``mask`` holds)."""
     target = edges.target if mask is None else edges.target[mask]

@@ -57,7 +57,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from trueclout.features.graph.build import EngagementEdges
+from trueclout.features.graph.build import EngagementEdges, engaged_mask
 from trueclout.features.graph.sparse import component_labels, group_codes, lex_order, truss_filter
 from trueclout.features.kernels.rounds import between_cell_test
 
@@ -404,9 +404,7 @@ def _mutual_candidates(entries: _Entries, plain: np.ndarray) -> _Entries:
     """
     if entries.clock is None:
         raise ValueError("late rounds need first_engagements(..., knee) with the round clock")
-    engaged = np.zeros(len(plain), dtype=bool)
-    engaged[entries.target] = True
-    keep = engaged[entries.actor] & (plain[entries.actor] < 0)
+    keep = engaged_mask(entries.target, len(plain))[entries.actor] & (plain[entries.actor] < 0)
     return _Entries(entries.actor[keep], entries.post[keep], entries.clock[keep],
                     entries.target[keep])
 

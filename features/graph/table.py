@@ -62,6 +62,7 @@ from trueclout.features.graph.build import (
     EngagementEdges,
     edges_from_arrays,
     edges_from_tables,
+    engaged_mask,
     received_counts,
 )
 from trueclout.features.graph.fraudar import BlockParams, DenseBlocks, find_dense_blocks
@@ -198,8 +199,7 @@ def _detect(holder: list[EngagementEdges], params: RingParams, clock: _Clock) ->
     trim_heap()
     clock.done("mutual cores")
     received = _Received.of(edges, blocks, lockstep)
-    judged = ~slow_two_way(edges, params.blocks.prompt_seconds) | (blocks.label >= 0) | (
-        lockstep.label >= 0)
+    judged = ring_judged(edges, blocks, lockstep, params)
     accounts = edges.accounts
     holder.clear()
     del edges
@@ -216,25 +216,31 @@ def ring_table(
     params: RingParams,
 ) -> pa.Table:
     """Assemble the detectors' per-account results into ``RING_TABLE_SCHEMA``, sorted by id."""
-    judged = ~slow_two_way(edges, params.blocks.prompt_seconds) | (blocks.label >= 0) | (
-        lockstep.label >= 0)
     return _assemble(edges.accounts, _Received.of(edges, blocks, lockstep), blocks, lockstep,
-                     mutual, judged, params)
+                     mutual, ring_judged(edges, blocks, lockstep, params), params)
 
 
-def slow_two_way(edges: EngagementEdges, prompt_seconds: float) -> np.ndarray:
+def ring_judged(edges: EngagementEdges, blocks: DenseBlocks, lockstep: LockstepGroups,
+                params: RingParams) -> np.ndarray:
+    """Per account: could the detectors have told a ring here (the ``ring_judged`` column)?
+
+    Yes where they found one (a block or a lockstep group), and where the
+    account's two-way engagement was not mostly slow: that is where a pod
+    hiding its timing and a genuine community look alike.
+    """
+    found = (blocks.label >= 0) | (lockstep.label >= 0)
+    return found | ~_slow_two_way(edges, params.blocks.prompt_seconds)
+
+
+def _slow_two_way(edges: EngagementEdges, prompt_seconds: float) -> np.ndarray:
     """Per account: it engages others both ways, and most of that engagement came late.
 
     Counted over the pairs that engaged each other (either direction, both
     sides' engagements): late is after ``prompt_seconds`` from the post; an
-    unknown time counts as prompt, as dense blocks count it.  Only accounts
-    that are engaged as well as engaging can have such pairs, so the
-    outside actors' edges are dropped first.
+    unknown time counts as prompt, as dense blocks count it.
     """
     n = edges.n_accounts
-    engaged = np.zeros(n, dtype=bool)
-    engaged[edges.target] = True
-    keep = engaged[edges.actor]
+    keep = engaged_mask(edges.target, n)[edges.actor]  # outside actors engage one way only
     actor, target = edges.actor[keep], edges.target[keep]
     late = (edges.lag[keep] > prompt_seconds).astype(np.float64)  # NaN > x is False
     del keep

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trueclout.features.families.growth import MIN_HISTORY_DAYS, MIN_OBSERVATIONS
+from trueclout.features.families.rings import ROW_PRESENT_FEATURE
 from trueclout.features.frame import FeatureFrame
 
 FAMILIES: tuple[str, ...] = ("audience", "growth", "engagement")
@@ -48,8 +49,6 @@ MISSING, THIN, COMPLETE = 0, 1, 2
 # A feature that is known exactly when the family could measure (growth needs a span too).
 _MEASURED_BY: dict[str, str] = {"growth": "growth_burst_score"}
 _RING_FEATURE = "graph_ring_block_size"
-# Known wherever the ring table has a row, judged or not (a fact, never blanked).
-_RING_ROW_FEATURE = "graph_mutual_core_size"
 UNJUDGED_RING_NOTE = ("The ring table covers this account but cannot tell: it engages accounts "
                       "that engage it back, hours after their posts and with no common timing, "
                       "as genuine communities do and as pods that hide their timing do; "
@@ -95,7 +94,7 @@ def judge_confidence(frame: FeatureFrame, *, has_raw_score: np.ndarray) -> Confi
     insufficient = usable == 0
     level[insufficient] = "insufficient"
     ring_unknown = np.isnan(frame.column(_RING_FEATURE))
-    ring_row = ~np.isnan(frame.column(_RING_ROW_FEATURE))
+    ring_row = ~np.isnan(frame.column(ROW_PRESENT_FEATURE))
     amounts = {f: np.nan_to_num(np.asarray(frame.sufficiency[f], dtype=np.float64))
                for f in FAMILIES}
     notes: list[list[str]] = []

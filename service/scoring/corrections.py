@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from trueclout.features.families import engagement as E
+from trueclout.features.families.rings import ROW_PRESENT_FEATURE
 from trueclout.features.frame import FeatureFrame
 from trueclout.service.scoring.adjustment import TACTIC_SHARES
 from trueclout.service.scoring.confidence import FULL
@@ -147,7 +148,7 @@ def _engagement_note(features: dict[str, float], context: dict[str, float]) -> s
             send.append("its own reposts of others (reposts_made)")
     else:
         found.append("none of the accounts it reposted engaged with it")
-    if np.isnan(block_size) and not np.isnan(features["graph_mutual_core_size"]):
+    if np.isnan(block_size) and not np.isnan(features[ROW_PRESENT_FEATURE]):
         found.append("the ring table cannot tell a pod from a community here, its two-way "
                      "engagement being slow and at no common time")
     elif np.isnan(block_size):
