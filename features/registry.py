@@ -262,22 +262,19 @@ _GROWTH: list[FeatureSpec] = [
        1, "FOLLOW_CHURN",
        "Its following count rose and fell {growth_following_swings:count} times over "
        "{growth_following_days:days}."),
-    _f("growth_following_churn", "growth", "share of following per 30 days",
-       "Follow/unfollow cycling: accounts followed and later unfollowed (gross change in the "
-       "following count beyond its net change), relative to its size, per 30 days.",
-       1, "FOLLOW_CHURN",
-       "The account followed and later unfollowed about {growth_following_churned:count} "
-       "accounts over {growth_following_days:days}."),
     _f("growth_following_cycles", "growth", "cycles",
        f"Follow/unfollow cycles: rises of the following count that the next fall takes back "
        f"({G.UNDONE_SHARE[0]:.0%}-{G.UNDONE_SHARE[1]:.0%} of the rise), counting only moves of "
        f"at least {G.REVERSAL_FLOOR:g} accounts or {G.REVERSAL_SHARE:.0%} of the following "
        "count; a count, so a longer history is more evidence. A churn tool unfollows most of "
        "whom it followed, wave after wave, whatever the size of its waves; a follow spree "
-       "and a later clean-up seldom match.",
+       "and a later clean-up seldom match. (How much it cycled is not a feature: the size "
+       "of the waves is the tool's setting, and a model that learned one range of it read "
+       "smaller waves as innocence.)",
        1, "FOLLOW_CHURN",
        "Its following count rose and then fell back by about as much "
-       "{growth_following_cycles:count} times over {growth_following_days:days}."),
+       "{growth_following_cycles:count} times over {growth_following_days:days} (about "
+       "{growth_following_churned:count} accounts followed and later unfollowed)."),
 ]
 
 _ENGAGEMENT: list[FeatureSpec] = [

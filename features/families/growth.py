@@ -44,8 +44,11 @@ REVERSAL_FLOOR = 10.0
 WINDOW_SCALES = (7, 30)
 REVERSAL_SHARE = 0.02
 # A rise of the following count is "undone" when the next wave-sized fall takes back
-# this share of it: a churn tool unfollows those who did not follow back (most).
-UNDONE_SHARE = (0.5, 1.2)
+# this share of it.  A churn tool unfollows those who did not follow back (70-98% of
+# a wave at the follow-back rates sold); the account's own follows and unfollows
+# between waves, and an unfollow phase that spills into the next wave, move the
+# observed fall either way, so the band is wide: 40-150% of the rise.
+UNDONE_SHARE = (0.4, 1.5)
 
 
 def _nan_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -306,7 +309,6 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_window_mismatch": stretch["mismatch"],
         "growth_post_burst_drop": _nan_where(ok, _post_burst_drop(d, top, max_gain)),
         "growth_drop_score": _nan_where(ok, np.log1p(np.clip(loss_z, 0, None))),
-        "growth_following_churn": churn["churn"],
         "growth_following_reversals": churn["reversals"],
         "growth_following_cycles": churn["cycles"],
     }
@@ -329,6 +331,7 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_window_engagement_share": stretch["engagement_share"],
         "growth_max_loss": max_loss,
         "growth_drop_z": loss_z,
+        "growth_following_churn": churn["churn"],
         "growth_following_churned": churn["churned"],
         "growth_following_days": churn["days"],
         "growth_following_swings": churn["swings"],
