@@ -194,7 +194,9 @@ def pair_edges(plan: Plan, pair_ids: np.ndarray, sched: PostSchedule) -> dict[st
     burst = plan.ring_speed[ring_of] * rnd.lognormal(post_key, "start", 1.0, 0.5) if len(
         plan.ring_speed) else np.zeros(len(target))
     jitter = plan.ring_jitter[ring_of] if len(plan.ring_jitter) else np.zeros(len(target))
-    ring_delay = 2.0 + burst * rnd.lognormal(ek, "jitter", 1.0, jitter)
+    window = plan.ring_window[ring_of] if len(plan.ring_window) else np.zeros(len(target))
+    ring_delay = np.where(window > 0, 2.0 + window * rnd.uniform(ek, "window-moment"),
+                          2.0 + burst * rnd.lognormal(ek, "jitter", 1.0, jitter))
     community_delay = rnd.lognormal(ek, "community-delay", np.exp(COMMUNITY_DELAY[0]),
                                     COMMUNITY_DELAY[1])
     human_delay = rnd.lognormal(ek, "human-delay", np.exp(plan.delay_mu[target]),

@@ -331,6 +331,11 @@ class TacticRanges(BaseModel):
     # genuine outsiders as camouflage.
     pod_delay_seconds: Range = (5.0, 6 * 3_600.0)
     pod_jitter: Range = (0.2, 1.0)
+    # Pods run by a window rule ("engage every post within N hours of its being
+    # shared") instead of rounds: each member comes at its own moment of the window,
+    # so no round start is shared and timing alone does not tell them from friends.
+    pod_window_share: Annotated[float, Field(ge=0, le=1)] = 0.3
+    pod_window_seconds: Range = (1_800.0, 12 * 3_600.0)
     pod_participation: Range = (0.35, 0.95)
     pod_outsiders: Range = (0.0, 12.0)
     # Bought followers: days a lot is delivered over.

@@ -128,6 +128,7 @@ class Plan:
     verified: np.ndarray
     ring_speed: np.ndarray
     ring_jitter: np.ndarray
+    ring_window: np.ndarray  # seconds of a window-rule pod; 0 for a pod that runs in rounds
     pairs: Pairs
 
     @property
@@ -269,6 +270,8 @@ def make_plan(n_accounts: int, seed: int, params: WorldParams) -> Plan:
 
     ring_speed = rnd.log_between(ring_keys, "speed", *tactics.pod_delay_seconds)
     ring_jitter = rnd.between(ring_keys, "jitter", *tactics.pod_jitter)
+    ring_window = np.where(rnd.chance(ring_keys, "window-rule", tactics.pod_window_share),
+                           rnd.log_between(ring_keys, "window", *tactics.pod_window_seconds), 0.0)
 
     account_id = txt.person_ids(rnd.bits(k, "id"), platform)
     if pc.count_distinct(account_id).as_py() != n:  # 64-bit ids: never by chance
@@ -290,7 +293,7 @@ def make_plan(n_accounts: int, seed: int, params: WorldParams) -> Plan:
         event_len=event_len, event_size=event_size, n_posts=n_posts, posts_from=posts_from,
         posts_to=posts_to, eng_rate=eng_rate, pool=np.rint(pool).astype(np.int64),
         pool_skew=pool_skew, delay_mu=delay_mu, verified=verified, ring_speed=ring_speed,
-        ring_jitter=ring_jitter,
+        ring_jitter=ring_jitter, ring_window=ring_window,
         pairs=pairs,
     )
 

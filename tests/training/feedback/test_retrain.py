@@ -169,8 +169,11 @@ def test_retraining_fixes_the_misses_on_held_out_feedback_and_proposes_promotion
     assert held["active_errors"] > 0 and held["fixed"] > 0
     assert held["candidate_errors"] < held["active_errors"]
     fixed = [a for a in held["accounts_detail"] if a["change"] == "fixed"]
-    assert {a["label"] for a in fixed} == {"confirmed_manipulation"}  # the churn misses
-    assert all(a["active_level"] != "high" == a["candidate_level"] for a in fixed)
+    missed = [a for a in fixed if a["label"] == "confirmed_manipulation"]  # the churn misses
+    assert missed and all(a["active_level"] != "high" == a["candidate_level"] for a in missed)
+    # A genuine account the served model (a small one) wrongly held `high` may be fixed too.
+    assert all(a["active_level"] == "high" != a["candidate_level"]
+               for a in fixed if a["label"] == "confirmed_genuine")
     assert doc["promotion_proposed"] is True and doc["base_holdout"]["worse"] == []
     html = (folder / "comparison.html").read_text()
     assert "Promotion proposed" in html and 'src="data:image/png;base64,' in html

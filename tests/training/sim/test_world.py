@@ -293,7 +293,7 @@ def test_churn_cycles_its_following_and_organic_changes_go_one_way() -> None:
     assert np.all(turnover[event][big] < 0.5 * size[big] + 2 * plan.days)
 
 
-def test_ring_members_engage_each_other_in_rounds(frames) -> None:
+def test_ring_members_engage_each_other_in_rounds_or_within_a_window(world, frames) -> None:
     lab = frames["labels"].set_index("account_id")
     group = lab.group_id.where(lab.engagement_ring == 1)
     eng = frames["engagements"].merge(frames["posts"][["post_id", "created_at"]], on="post_id")
@@ -306,9 +306,15 @@ def test_ring_members_engage_each_other_in_rounds(frames) -> None:
     assert (among.author_ring == among.actor_ring).all()
     members_with_posts = set(eng.account_id[eng.author_ring.notna()])
     assert members_with_posts <= set(among.account_id)
+    # Some pods run in rounds, others by a window rule (each member at its own moment).
+    plan = make_plan(world.num_accounts, world.seed, world.params)
+    window = among.author_ring.map({f"ring-{i:05d}": w for i, w in enumerate(plan.ring_window)})
+    assert window.notna().all()
+    rounds, windowed = among[window == 0], among[window > 0]
+    assert len(rounds) > 0 and len(windowed) > 0
     # Pods are played at every pace, from seconds to hours after publication ...
-    ring_pace = among.groupby("author_ring").delay.median()
-    assert ring_pace.min() < 5 * 60 and ring_pace.max() > 3600
+    assert plan.ring_speed.min() < 5 * 60 and plan.ring_speed.max() > 3600
+    assert among.groupby("author_ring").delay.median().max() > 3600
     # ... but members of one round arrive close together: per post, the spread of
     # their log-delays is below that of a genuine community, which engages at
     # human pace (hours) each on its own time.
@@ -321,7 +327,11 @@ def test_ring_members_engage_each_other_in_rounds(frames) -> None:
         per_post = np.log(rows.delay.clip(lower=1)).groupby(rows.post_id).agg(["std", "size"])
         return float(per_post["std"][per_post["size"] >= 4].median())
 
-    assert spread(among) < 0.8 * spread(tight)
+    assert spread(rounds) < 0.8 * spread(tight)
+    # A window pod shares no round start: its members spread over the window, as loose
+    # as a round pod is tight, and never past the window.
+    assert spread(windowed) > spread(rounds)
+    assert (windowed.delay <= window[window > 0] + 3).all()
 
 
 def test_reposts_made_mirror_the_authors_engagements(frames) -> None:
