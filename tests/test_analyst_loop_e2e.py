@@ -185,12 +185,14 @@ def test_feedback_fixes_the_misjudged_accounts_and_the_service_changes_its_answe
     # The comparison scores its held-out snapshots as a batch (a ring table over them) and the
     # service one request at a time (its table over all it stored); their probabilities agree
     # to about 0.01, so an account the comparison puts just
-    # over the `high` cut may land just under it here: such an account must still have moved
-    # off `low`, and nearly every fixed account must now be flagged.
+    # over the `high` cut may land just under it here: such a missed cheat must still have
+    # moved off `low`, and nearly every fixed account must now be judged as labelled.  A fixed
+    # false positive (a genuine account the served model held `high`) must have left `high`.
     moved = [a for a in fixed if after[a]["risk"]["flag"] == manipulated[a]
              and after[a]["risk"]["flag"] != before[a]["risk"]["flag"]]
     assert len(moved) >= 0.8 * len(fixed), (len(moved), len(fixed))
-    assert all(after[a]["risk"]["level"] != "low" for a in fixed)
+    assert all(after[a]["risk"]["level"] != "low" for a in fixed if manipulated[a])
+    assert all(after[a]["risk"]["level"] != "high" for a in fixed if not manipulated[a])
     still_wrong = [a for a in misjudged if after[a]["risk"]["flag"] != manipulated[a]]
     assert len(still_wrong) < len(misjudged) / 2
     assert os.path.isdir(registry.models_dir / candidate)
