@@ -1,8 +1,9 @@
 """Tactics played the quiet way, scored with the shipped model: found, and their look-alikes not.
 
 Each cheat is built from its mechanism (tests/features/builders.py): a churn
-tool cycling small waves, a pod that waits hours but engages in rounds, and
-a lot dripped over a month.  Each look-alike is what an honest account does
+tool cycling small waves, a pod that waits hours but engages in rounds, a pod
+whose members each come at their own moment of a window of hours (no round
+at all), and a lot dripped over a month.  Each look-alike is what an honest account does
 that resembles it: one follow spree, a loyal community engaging on its own
 time, a month of growth its posts earned.
 """
@@ -17,6 +18,7 @@ from tests.features.builders import (
     with_community,
     with_drip,
     with_following_event,
+    with_pod,
     with_pod_rounds,
     with_takeoff,
 )
@@ -60,6 +62,19 @@ def test_a_pod_waiting_hours_is_found_and_a_community_is_not_called_one(seed: in
     # loyal community at `elevated`: a known gap, in the issue's closing note.)
     assert community.risk.level != "high" and not community.risk.flag, community.risk
     assert community.tactics.engagement_ring < 0.5
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("hours", [1, 3])
+def test_a_pod_with_no_round_is_found_from_its_snapshot_and_a_community_is_not(
+        seed: int, hours: int) -> None:
+    # Every member reposts every post at its own moment of the window, and the account
+    # reposts them back: the pod's rule, with its timing spread as a community's is.
+    pod = assess(with_pod(base(seed), within_s=hours * 3_600, seed=seed))
+    assert pod.risk.level in FOUND, pod.risk
+    assert pod.tactics.engagement_ring >= 0.5
+    community = assess(with_community(base(seed), spread_hours=10, seed=seed))
+    assert community.risk.level not in FOUND and community.tactics.engagement_ring < 0.5
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
