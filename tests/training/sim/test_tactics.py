@@ -55,6 +55,20 @@ def test_the_world_plays_inside_its_ranges() -> None:
     assert np.all(wave[big_enough] <= 0.1 + 1e-9)
 
 
+def test_pods_run_in_rounds_or_by_a_window_rule_as_the_ranges_say() -> None:
+    kinds = {"ring_member": 1.0, "steady": 1.0}
+    windows = TacticRanges(pod_window_seconds=(1_800.0, 3_600.0), pod_window_share=0.5)
+    plan = make_plan(1_500, 5, WorldParams(kind_weights=kinds, tactics=windows))
+    ruled = plan.ring_window > 0
+    assert 0 < ruled.sum() < len(ruled)  # both kinds of pod in one world
+    assert plan.ring_window[ruled].min() >= 1_800 and plan.ring_window[ruled].max() <= 3_600
+    rounds_only = make_plan(1_500, 5, WorldParams(
+        kind_weights=kinds, tactics=TacticRanges(pod_window_share=0.0)))
+    assert not (rounds_only.ring_window > 0).any()
+    with pytest.raises(ValidationError, match="pod_window_share"):
+        TacticRanges(pod_window_share=1.5)
+
+
 def test_simulate_takes_regimes_and_ranges_and_names_bad_ones(tmp_path, capsys) -> None:
     import json
 
