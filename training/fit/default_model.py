@@ -46,6 +46,14 @@ REPORT_DIR = "report"
 # Share of training snapshots cut short (see labelled.Thinning): the world's
 # snapshots are fuller than many a platform sends.
 THIN_SHARE = 0.5
+# Churners beside the training world, as many again as it holds (3% of its size,
+# from a world of churners alone): in the default mix churn is 4.5% of accounts
+# against 19% bought and 10% pods, and the growth learner, which also learns
+# bought bursts, learned churn as a side case of them, marking a churner down
+# for the bought-follower signs it lacks.  The training world itself keeps the
+# default mix, as the holdouts do.
+CHURN_SUPPLEMENT_SEED = 20260604
+CHURN_SUPPLEMENT_SHARE = 0.03
 
 
 def follower_training_data(datasets: Path) -> Any:
@@ -137,25 +145,28 @@ def build(
     from trueclout.training.evaluate.report import render_report
     from trueclout.training.fit.account import TrainingConfig, train_artifact
     from trueclout.training.sim.params import HELD_OUT_REGIMES, TacticRanges
-    from trueclout.training.sim.world import WorldParams, write_world
+    from trueclout.training.sim.world import write_world
 
     seen, unseen = TacticRanges().split(HELD_OUT_REGIMES)
     follower_data = follower_training_data(datasets or default_datasets_dir())
     timings: dict[str, float] = {}
     config = TrainingConfig(seed=0, threads=threads)
     thinning = {"train": Thinning(THIN_SHARE, seed=TRAIN_SEED),
+                "train_churn": Thinning(THIN_SHARE, seed=CHURN_SUPPLEMENT_SEED),
                 "holdout": None,
                 "holdout_thinned": Thinning(THIN_SHARE, seed=HOLDOUT_SEED, hide_rings=0.0),
                 "holdout_no_rings": None,
                 "regimes": None}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp, StageProgress(not quiet) as progress:
         worlds = {"train": (Path(tmp) / "train", accounts, TRAIN_SEED, seen),
+                  "train_churn": (Path(tmp) / "train_churn", churn_supplement_size(accounts),
+                                  CHURN_SUPPLEMENT_SEED, seen),
                   "holdout": (Path(tmp) / "holdout", holdout_accounts, HOLDOUT_SEED, seen),
                   "regimes": (Path(tmp) / "regimes", holdout_accounts, REGIMES_SEED, unseen)}
         started = time.perf_counter()
         for what, (folder, n, seed, tactics) in worlds.items():
             progress.start(f"simulating the {what} world ({n:,} accounts, seed {seed})", n)
-            write_world(folder, n, seed, params=WorldParams(tactics=tactics),
+            write_world(folder, n, seed, params=world_params_for(what, tactics),
                         on_chunk=progress.advance)
         timings["simulate"] = time.perf_counter() - started
 
@@ -183,6 +194,8 @@ def build(
             sets[what].source = f"synthetic world (seed {seed}, {n:,} accounts)" + (
                 f", {thin.share:.0%} of snapshots thinned" if thin else "") + (
                 ", no ring table" if what == "holdout_no_rings" else "")
+        main_digest = sets["train"].digest
+        sets["train"] = with_supplement(sets["train"], sets.pop("train_churn"))
         timings["rings_and_features"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -191,6 +204,12 @@ def build(
             follower_model=follower, progress=progress, created_at=None, overwrite=True,
             extra_training={"world": {"seed": TRAIN_SEED, "accounts": accounts,
                                       "tactics": seen.model_dump(mode="json"),
+                                      "digest": main_digest,
+                                      "churn_supplement": {
+                                          "seed": CHURN_SUPPLEMENT_SEED,
+                                          "accounts": churn_supplement_size(accounts),
+                                          "kind_weights": world_params_for(
+                                              "train_churn", seen).kind_weights},
                                       "held_out_regimes": HELD_OUT_REGIMES},
                             "thinning": thinning["train"].to_json(),
                             "follower_model": follower_source(follower_data,
@@ -243,6 +262,31 @@ def build(
     return card
 
 
+def world_params_for(what: str, tactics: Any) -> Any:
+    """The world ``make model`` simulates for ``what``: churners alone for the churn
+    supplement, the default mix of kinds for the training world and the holdouts."""
+    from trueclout.training.sim.world import WorldParams
+
+    if what == "train_churn":
+        return WorldParams(tactics=tactics, kind_weights={"churn": 1.0})
+    return WorldParams(tactics=tactics)
+
+
+def churn_supplement_size(accounts: int) -> int:
+    """Churners simulated beside a training world of ``accounts``."""
+    return max(1, round(CHURN_SUPPLEMENT_SHARE * accounts))
+
+
+def with_supplement(train: Any, supplement: Any) -> Any:
+    """The training set and the churn supplement as one (ids and groups kept apart)."""
+    from trueclout.models.artifact import sha256_bytes
+    from trueclout.training.feedback.retrain import combine, prefixed
+
+    return combine([prefixed(train, "world:"), prefixed(supplement, "churn:")],
+                   source=f"{train.source}; and {supplement.source} (churners alone)",
+                   digest=sha256_bytes(f"{train.digest}+{supplement.digest}".encode()))
+
+
 def training_reference(labelled: Any, follower: Any, graph: Any, progress: Any,
                        source: str) -> Any:
     """The reference of a training world's accounts as they are (no thinning): thinning
@@ -282,7 +326,8 @@ def attach_training_reference(out: Path = SHIPPED_DIR, *, work_dir: Path | None 
         write_world(folder, world["accounts"], world["seed"],
                     params=WorldParams(tactics=tactics), on_chunk=progress.advance)
         labelled = open_labelled(folder)
-        same = data_digest(labelled) == artifact.card["training"]["data"].get("digest")
+        same = data_digest(labelled) == world.get(
+            "digest", artifact.card["training"]["data"].get("digest"))
         progress.start("finding rings", None)
         graph = ring_table(labelled)
         source = (f"synthetic world (seed {world['seed']}, {world['accounts']:,} accounts), "

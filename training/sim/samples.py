@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from trueclout.tables import tables_to_snapshots
+from trueclout.training.sim.params import TacticRanges
 from trueclout.training.sim.world import World, simulate_world
 
 SAMPLES_SEED = 20260601
@@ -28,6 +29,9 @@ SAMPLE_OPTIONS = {
     "max_engagements_per_post": 6,
     "kind_weights": {"steady": 1.0, "bought_bulk": 1.0, "ring_member": 1.0, "viral": 1.0,
                      "community": 1.0, "new_thin": 1.0},
+    # The ring member shows the classic pod, whose rounds its snapshot carries; a pod
+    # run by a window rule is judged from the graph and is no readable example.
+    "tactics": TacticRanges(pod_window_share=0.0),
 }
 
 
