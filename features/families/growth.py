@@ -223,11 +223,9 @@ def _following_churn(cols: SnapshotColumns, obs: Observations, n: int) -> dict[s
     ok = (seg.count() >= MIN_OBSERVATIONS) & (days >= MIN_HISTORY_DAYS - 1)
     cycled = gross - net
     mean = seg.mean(value)
-    churn = cycled / np.maximum(mean, 1.0) * CHURN_PERIOD_DAYS / np.maximum(days, 1)
     swings, undone = _waves(account, step, np.maximum(REVERSAL_FLOOR, REVERSAL_SHARE * mean), n)
     per_month = CHURN_PERIOD_DAYS / np.maximum(days, 1)
     return {
-        "churn": _nan_where(ok, churn),
         "churned": _nan_where(ok, cycled / 2),
         "days": _nan_where(ok, days),
         "reversals": _nan_where(ok, swings * per_month),
@@ -335,7 +333,6 @@ def compute_growth(cols: SnapshotColumns) -> FamilyResult:
         "growth_window_engagement_share": stretch["engagement_share"],
         "growth_max_loss": max_loss,
         "growth_drop_z": loss_z,
-        "growth_following_churn": churn["churn"],
         "growth_following_churned": churn["churned"],
         "growth_following_days": churn["days"],
         "growth_following_swings": churn["swings"],

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from trueclout.features.graph.build import AMPLIFYING, EngagementEdges
-from trueclout.features.graph.sparse import component_labels, core_numbers
+from trueclout.features.graph.sparse import component_labels, core_numbers, reciprocal
 
 
 class MutualParams(BaseModel):
@@ -44,7 +44,7 @@ class MutualCores:
 
 def reciprocal_graph(edges: EngagementEdges) -> sp.csr_array:
     """Symmetric 0/1 matrix of account pairs that each reposted (or quoted) the other."""
-    return _reciprocal(_repost_matrix(edges))
+    return reciprocal(_repost_matrix(edges))
 
 
 def _repost_matrix(edges: EngagementEdges) -> sp.csr_array:
@@ -60,14 +60,6 @@ def _repost_matrix(edges: EngagementEdges) -> sp.csr_array:
     matrix = sp.csr_array((np.ones(len(actor)), (actor, target)), shape=(n, n))
     matrix.sum_duplicates()  # counts per pair, column indices sorted within each row
     return matrix
-
-
-def _reciprocal(reposts: sp.csr_array) -> sp.csr_array:
-    binary = sp.csr_array((np.ones_like(reposts.data), reposts.indices, reposts.indptr),
-                          shape=reposts.shape)
-    mutual = binary.multiply(binary.T).tocsr()
-    mutual.eliminate_zeros()
-    return mutual
 
 
 def _core_sizes(mutual: sp.csr_array, core: np.ndarray, min_core: int) -> np.ndarray:
@@ -87,7 +79,7 @@ def find_mutual_cores(edges: EngagementEdges, params: MutualParams | None = None
     n = edges.n_accounts
     # One repost matrix serves both the reciprocal graph and the shares.
     reposts = _repost_matrix(edges)
-    mutual = _reciprocal(reposts)
+    mutual = reciprocal(reposts)
     core = core_numbers(mutual)
     made = np.asarray(reposts.sum(axis=1)).ravel()
     # Reposts along pairs whose other direction also carries reposts.

@@ -204,6 +204,18 @@ def component_labels(adjacency: sp.csr_array, members: np.ndarray) -> tuple[np.n
     return labels, int(count)
 
 
+def reciprocal(matrix: sp.csr_array) -> sp.csr_array:
+    """1 on each pair stored both ways (a->b and b->a), 0 elsewhere: who engaged whom back.
+
+    Every stored entry counts as a link, whatever its value.
+    """
+    binary = sp.csr_array((np.ones_like(matrix.data), matrix.indices, matrix.indptr),
+                          shape=matrix.shape)
+    both = binary.multiply(binary.T).tocsr()
+    both.eliminate_zeros()
+    return both
+
+
 def symmetric(matrix: sp.csr_array) -> sp.csr_array:
     """``M + Mᵀ`` with the diagonal dropped, sorted indices: the undirected view of a digraph."""
     both = (matrix + matrix.T).tocsr()

@@ -68,7 +68,7 @@ from trueclout.features.graph.build import (
 from trueclout.features.graph.fraudar import BlockParams, DenseBlocks, find_dense_blocks
 from trueclout.features.graph.lockstep import LockstepGroups, LockstepParams, find_lockstep_groups
 from trueclout.features.graph.mutual import MutualCores, MutualParams, find_mutual_cores
-from trueclout.features.graph.sparse import trim_heap
+from trueclout.features.graph.sparse import reciprocal, trim_heap
 from trueclout.files import atomic_path
 from trueclout.tables import SnapshotTables
 
@@ -249,7 +249,7 @@ def _slow_two_way(edges: EngagementEdges, prompt_seconds: float) -> np.ndarray:
     del actor, target, late
     count.sum_duplicates()
     late_count.sum_duplicates()
-    both = count.astype(bool).multiply(count.T.astype(bool))
+    both = reciprocal(count)
     total = count.multiply(both)
     slow = late_count.multiply(both)
     per_total = total.sum(axis=1) + total.sum(axis=0)

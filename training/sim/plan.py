@@ -10,6 +10,7 @@ account's posts without generating that account.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -434,6 +435,16 @@ def _post_windows(k: np.ndarray, base: np.ndarray, created: np.ndarray, obs: int
     return n_posts, start.astype(np.int64), end.astype(np.int64)
 
 
+RING_GROUP = "ring-"  # group_labels' prefix of a ring / pod
+
+
+def pod_windows(plan: Plan, group_ids: Sequence[str | None]) -> np.ndarray:
+    """Per group id (as ``group_labels`` writes it): its pod's window rule in seconds;
+    0 for a pod that runs in rounds and for any id that is not a pod's."""
+    return np.array([plan.ring_window[int(g.removeprefix(RING_GROUP))]
+                     if g and g.startswith(RING_GROUP) else 0.0 for g in group_ids])
+
+
 def group_labels(plan: Plan, idx: np.ndarray) -> pa.Array:
     """The group an account belongs to, for grouped cross-validation: its ring, else its
     purchase lot, else its genuine community; null for everyone else."""
@@ -443,7 +454,7 @@ def group_labels(plan: Plan, idx: np.ndarray) -> pa.Array:
 
     market = pa.array(MARKETS).take(pa.array(np.maximum(plan.purchase[idx], 0).astype(np.int64)))
     return pc.coalesce(
-        numbered("ring-", plan.ring[idx], 5),
+        numbered(RING_GROUP, plan.ring[idx], 5),
         numbered(txt.join(market, "-lot-"), plan.lot[idx], 4),
         numbered("community-", plan.community[idx], 5),
     )

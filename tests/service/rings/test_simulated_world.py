@@ -30,7 +30,7 @@ from tests.service.conftest import Service, start_service
 from tests.service.model_support import model_scorer_for
 from trueclout.service.runtime.ring_refresh import RingRefresher
 from trueclout.tables import tables_to_snapshots
-from trueclout.training.sim.plan import make_plan
+from trueclout.training.sim.plan import make_plan, pod_windows
 from trueclout.training.sim.world import World, simulate_world
 
 # A larger or other world for a closer look: TRUECLOUT_RING_WORLD=ACCOUNTS,SEED.
@@ -80,7 +80,8 @@ def figures(world: World, results: list[dict[str, Any]]) -> dict[str, float]:
     pod_only = np.array(pc.equal(labels.column("kind"), "ring_member").to_pylist())
     probability = np.array([by_id[a]["tactics"]["engagement_ring"] for a in ids])
     high = np.array([by_id[a]["risk"]["level"] == "high" for a in ids])
-    window = pod_windows(world)
+    window = pod_windows(make_plan(world.num_accounts, world.seed, world.params),
+                         labels.column("group_id").to_pylist())
     return {"roc_auc": float(roc_auc_score(ring, probability)),
             "pod_recall_at_high": float(high[ring].mean()),
             "round_pod_recall_at_high": float(high[ring & (window == 0)].mean()),
@@ -89,13 +90,6 @@ def figures(world: World, results: list[dict[str, Any]]) -> dict[str, float]:
             "community_fpr_at_high": float(high[community].mean()),
             "pod_only_recall_at_high": float(high[pod_only].mean()),
             "pod_members": int(ring.sum()), "communities": int(community.sum())}
-
-
-def pod_windows(world: World) -> np.ndarray:
-    """Per account of ``world.labels``: its pod's window rule in seconds (0: rounds or no pod)."""
-    windows = make_plan(world.num_accounts, world.seed, world.params).ring_window
-    return np.array([windows[int(g.removeprefix("ring-"))] if g and g.startswith("ring-")
-                     else 0.0 for g in world.labels.column("group_id").to_pylist()])
 
 
 def test_rings_found_from_what_was_posted(world: World, model_service: Service,
