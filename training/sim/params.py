@@ -304,6 +304,17 @@ def _ordered_range(value: tuple[float, float]) -> tuple[float, float]:
 Range = Annotated[tuple[float, float], AfterValidator(_ordered_range)]
 
 
+def _positive_range(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] <= 0:
+        raise ValueError(f"a range drawn log-uniform must start above 0, got {list(value)}")
+    return value
+
+
+# A range drawn log-uniform (it spans orders of magnitude): its low end must be above 0.
+LogRange = Annotated[tuple[float, float], AfterValidator(_ordered_range),
+                     AfterValidator(_positive_range)]
+
+
 class TacticRanges(BaseModel):
     """How widely each tactic is played: every account draws its own parameters from these.
 
@@ -319,29 +330,29 @@ class TacticRanges(BaseModel):
     # Follow/unfollow churn: a tool follows a wave of accounts (a share of the
     # following count) at its daily follow limit, holds them, then unfollows
     # those who did not follow back, wave after wave.
-    churn_wave_share: Range = (0.03, 2.0)
+    churn_wave_share: LogRange = (0.03, 2.0)
     churn_period_days: Range = (3.0, 35.0)
     churn_hold_share: Range = (0.2, 0.9)
-    churn_daily_limit: Range = (100.0, 1_000.0)
+    churn_daily_limit: LogRange = (100.0, 1_000.0)
     churn_followback: Range = (0.02, 0.3)
     churn_unfollowback: Range = (0.1, 0.6)
     # Pods: members engage a post after the pod's round starts (delay from
     # publication, seconds) and each other (jitter: log-sd of member delays
     # within a round), on a share of posts (participation), and engage a few
     # genuine outsiders as camouflage.
-    pod_delay_seconds: Range = (5.0, 6 * 3_600.0)
+    pod_delay_seconds: LogRange = (5.0, 6 * 3_600.0)
     pod_jitter: Range = (0.2, 1.0)
     # Pods run by a window rule ("engage every post within N hours of its being
     # shared") instead of rounds: each member comes at its own moment of the window,
     # so no round start is shared and timing alone does not tell them from friends.
     pod_window_share: Annotated[float, Field(ge=0, le=1)] = 0.3
-    pod_window_seconds: Range = (1_800.0, 12 * 3_600.0)
+    pod_window_seconds: LogRange = (1_800.0, 12 * 3_600.0)
     pod_participation: Range = (0.35, 0.95)
     pod_outsiders: Range = (0.0, 12.0)
     # Bought followers: days a lot is delivered over.
     bulk_days: Range = (1.0, 4.0)
     premium_days: Range = (2.0, 6.0)
-    drip_days: Range = (5.0, 90.0)
+    drip_days: LogRange = (5.0, 90.0)
     # Organic look-alike of churn: a genuine account follows a batch once (a
     # conference, a new interest) or cleans up its following once.
     following_event_chance: Annotated[float, Field(ge=0, le=1)] = 0.15

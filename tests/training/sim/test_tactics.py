@@ -36,6 +36,9 @@ def test_ranges_are_validated_with_the_field_named() -> None:
         TacticRanges(drip_days=(30, 10))
     with pytest.raises(UserError, match="tactics"):
         world_params(None, tactics={"pod_delay_seconds": (-1, 10)})
+    # A range drawn log-uniform cannot start at 0 (its log would be -inf).
+    with pytest.raises(UserError, match="pod_window_seconds.*log-uniform must start above 0"):
+        world_params(None, tactics={"pod_window_seconds": (0, 3_600)})
 
 
 def test_the_world_plays_inside_its_ranges() -> None:
