@@ -322,7 +322,8 @@ class TacticRanges(BaseModel):
     the tactic; so each cheater draws how it cheats from ranges as wide as the
     tools and vendors sold for it (sources in data/README.md, "Tactics,
     however they are played").  Ranges are drawn log-uniform where they span
-    orders of magnitude (wave sizes, delays, limits), uniform otherwise.
+    orders of magnitude (wave sizes, delays, limits: ``LogRange``, which must
+    start above 0), uniform otherwise.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
