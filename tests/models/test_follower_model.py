@@ -26,7 +26,7 @@ from trueclout.models.follower_model import (
     MANIFEST_FILE,
     FollowerModel,
     FollowerModelError,
-    consistent_directions,
+    disputed_directions,
     group_weights,
     youden_threshold,
 )
@@ -175,7 +175,7 @@ def test_groups_weigh_the_same_within_their_class() -> None:
     assert w.mean() == pytest.approx(1.0)
 
 
-def test_a_direction_false_in_one_group_is_not_imposed() -> None:
+def test_a_direction_false_in_one_group_is_imposed_and_the_dispute_recorded() -> None:
     rng = np.random.default_rng(0)
     n = 200
     X = np.full((3 * n, len(FOLLOWER_SIGNALS)), np.nan)
@@ -185,10 +185,16 @@ def test_a_direction_false_in_one_group_is_not_imposed() -> None:
     X[:, posts] = np.concatenate([rng.normal(6, 1, n), rng.normal(2, 1, n), rng.normal(9, 1, n)])
     X[:, age] = np.concatenate([rng.normal(7, 0.5, n), rng.normal(5, 0.5, n),
                                 rng.normal(5, 0.5, n)])
-    kept = consistent_directions(X[:, [posts, age]], y, groups, ["log_posts", "log_age_days"])
-    assert kept == {"log_age_days": -1}  # fakes are younger everywhere; not all post less
+    disputed = disputed_directions(X[:, [posts, age]], y, groups, ["log_posts", "log_age_days"])
+    assert disputed == {"log_posts": ["chatty_bots"]}  # fakes are younger everywhere
     model = FollowerModel(**FAST_MODEL, features=("log_posts", "log_age_days")).fit(X, y, groups)
-    assert model.directions_ == {"log_age_days": -1}
+    assert model.directions_ == {"log_posts": -1, "log_age_days": -1}
+    assert model.manifest()["monotone_disputed_by"] == {"log_posts": ["chatty_bots"]}
+    quiet = np.full((2, len(FOLLOWER_SIGNALS)), np.nan)
+    quiet[:, age] = 5.0
+    quiet[:, posts] = [2.0, 9.0]  # more posts never raise the odds, whatever chatty bots do
+    p_few, p_many = model.fake_probability(quiet)
+    assert p_many <= p_few
     assert model.held_out_by_ == "stratified"  # one group of humans: none can be held out
 
 
