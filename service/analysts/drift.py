@@ -20,11 +20,19 @@ shows in its own line).  The verdict is the worst of the features and
 families.
 
 What a request pays is an append to a bounded queue (``ObservingScorer``).
-The monitor turns queued snapshots into features in a worker thread every
-``TRUECLOUT_DRIFT_REFRESH_SECONDS`` (the same pipeline and follower model as
-the model's own), adds their bins to the window and sets the gauges; between
-refreshes it keeps at most ``PENDING_ACCOUNTS`` snapshots (the most recent)
-and ``PENDING_ROWS`` rows of them.
+A scorer that computes features (the model's, ``ModelScorer``) hands over
+the feature rows it judged: the window bins the very values the model saw,
+and nothing is computed twice.  Featurising the queued snapshots again cost
+a second feature pass per request, run in bursts of up to 256 accounts every
+refresh, which held the GIL for a second or more and was the service's
+latency tail (`benchmarks/service.py`, 1 worker: p99 153 ms and `/healthz`
+p99 118 ms with it, 50 and 8 ms with the monitor off; docs/API.md "Speed").
+Any other scorer (a test double) hands over the snapshots, featurised in a
+worker thread at the next refresh by the same pipeline and follower model;
+between refreshes at most ``PENDING_ACCOUNTS`` snapshots (the most recent)
+and ``PENDING_ROWS`` rows of them are kept, and at most a window's worth of
+feature rows.  Every ``TRUECLOUT_DRIFT_REFRESH_SECONDS`` the queued accounts'
+bins join the window and the gauges are set.
 
 The global ring features (``graph_*``) are left out of drift, in both places:
 they describe an account's place in the engagement graph of a whole set
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -252,16 +261,23 @@ class DriftWindow:
         self.position = 0
 
     def add(self, bins: np.ndarray) -> None:
-        """Add accounts' bins (rows x the window's columns), dropping the oldest beyond ``size``."""
+        """Add accounts' bins (rows x the window's columns), dropping the oldest beyond ``size``.
+
+        One vector step for the whole batch (a refresh may bring a window's worth of rows):
+        the slots the batch takes, ring-buffer style, give back the counts of the rows they
+        held, then count the new ones.
+        """
         bins = np.asarray(bins, dtype=np.int64)[-self.size:]
-        for row in bins:  # at most ``size`` rows per refresh; each a vector operation
-            if self.filled == self.size:
-                np.subtract.at(self.counts, self.offsets + self.rows[self.position], 1)
-            else:
-                self.filled += 1
-            self.rows[self.position] = row
-            np.add.at(self.counts, self.offsets + row, 1)
-            self.position = (self.position + 1) % self.size
+        if len(bins) == 0:
+            return
+        slots = (self.position + np.arange(len(bins))) % self.size
+        held = slots[slots < self.filled] if self.filled < self.size else slots
+        n = len(self.counts)
+        self.counts -= np.bincount((self.offsets + self.rows[held]).ravel(), minlength=n)
+        self.rows[slots] = bins
+        self.counts += np.bincount((self.offsets + bins).ravel(), minlength=n)
+        self.filled = min(self.size, self.filled + len(bins))
+        self.position = int((self.position + len(bins)) % self.size)
 
     def feature_counts(self) -> list[np.ndarray]:
         ends = [*self.offsets[1:], len(self.counts)]
@@ -272,7 +288,8 @@ class DriftWindow:
 
 
 class DriftMonitor:
-    """Queues scored snapshots (cheap, on the event loop) and turns them into drift gauges."""
+    """Queues what was scored (feature rows, or snapshots to featurise) and turns it into
+    drift gauges."""
 
     def __init__(self, reference: Reference, follower_model: Any | None, *,
                  window_accounts: int, exclude: Sequence[str] = EXCLUDED,
@@ -289,6 +306,11 @@ class DriftMonitor:
         self.pending_rows = pending_rows
         self._rows = 0
         self.skipped = 0
+        # Feature rows handed over by the scorer, with their column names; at most a
+        # window's worth (older rows would leave the window at the next refresh anyway).
+        self.pending_features: deque[tuple[np.ndarray, tuple[str, ...]]] = deque()
+        self._feature_rows = 0
+        self._lock = threading.Lock()  # scoring threads hand rows over while one refreshes
         self._task: asyncio.Task[None] | None = None
 
     # --- on the request path ---------------------------------------------------------------
@@ -307,10 +329,32 @@ class DriftMonitor:
                 self._rows -= dropped
                 self.skipped += 1
 
+    def observe_features(self, values: np.ndarray, names: Sequence[str]) -> None:
+        """Queue the feature rows (accounts x ``names``) a scorer computed and judged."""
+        rows = np.array(values, dtype=np.float64)  # a copy: the caller's frame moves on
+        if rows.ndim != 2 or rows.shape[0] == 0:
+            return
+        with self._lock:
+            self.pending_features.append((rows, tuple(names)))
+            self._feature_rows += len(rows)
+            while self._feature_rows - len(self.pending_features[0][0]) >= self.window.size:
+                dropped, _ = self.pending_features.popleft()
+                self._feature_rows -= len(dropped)
+
     # --- in a worker thread ----------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Featurise what is queued, add it to the window and set the gauges; accounts added."""
+        """Bin what is queued into the window (featurising queued snapshots first) and set
+        the gauges; accounts added."""
+        with self._lock:
+            handed = list(self.pending_features)
+            self.pending_features.clear()
+            self._feature_rows = 0
+        by_names: dict[tuple[str, ...], list[np.ndarray]] = {}
+        for values, names in handed:  # one model: one set of names, binned in one pass
+            by_names.setdefault(names, []).append(values)
+        for names, parts in by_names.items():
+            self._add(np.vstack(parts), names)
         batch: list[AccountSnapshot] = []
         while self.pending:
             snapshot, rows = self.pending.popleft()
@@ -324,10 +368,13 @@ class DriftMonitor:
             unique = [s.model_copy(update={"account_id": f"w{i}"}) for i, s in enumerate(batch)]
             frame = compute_features(snapshots_to_tables(unique),
                                      audience_scorer=self.follower_model)
-            bins = self.reference.bin_indices(frame.values, frame.names)
-            self.window.add(bins[:, self.window.columns])
+            self._add(frame.values, frame.names)
         self.publish()
-        return len(batch)
+        return len(batch) + sum(len(values) for values, _ in handed)
+
+    def _add(self, values: np.ndarray, names: Sequence[str]) -> None:
+        bins = self.reference.bin_indices(values, names)
+        self.window.add(bins[:, self.window.columns])
 
     def figures(self) -> tuple[list[FeatureDrift], list[FamilyDrift]]:
         features = self.window.figures()
@@ -373,11 +420,19 @@ def _rows_of(snapshot: AccountSnapshot) -> int:
 
 
 class ObservingScorer:
-    """The loaded scorer, unchanged, except that what it scores is queued for the drift window."""
+    """The loaded scorer, unchanged, except that what it scores is queued for the drift window.
+
+    A scorer with ``feature_observers`` (``ModelScorer``) hands over the feature rows
+    it computed; any other scorer's snapshots are queued and featurised later.
+    """
 
     def __init__(self, scorer: Scorer, monitor: DriftMonitor) -> None:
         self.scorer = scorer
         self.monitor = monitor
+        observers = getattr(scorer, "feature_observers", None)
+        self._hands_features = observers is not None
+        if observers is not None:
+            observers.append(monitor.observe_features)
 
     def model_info(self) -> ModelInfo:
         return self.scorer.model_info()
@@ -387,13 +442,15 @@ class ObservingScorer:
 
     def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
         assessment = self.scorer.assess(snapshot, scored_at=scored_at)
-        self.monitor.observe([snapshot])
+        if not self._hands_features:
+            self.monitor.observe([snapshot])
         return assessment
 
     def assess_many(self, snapshots: Sequence[AccountSnapshot], *,
                     scored_at: datetime | None = None) -> list[Assessment]:
         assessments = self.scorer.assess_many(snapshots, scored_at=scored_at)
-        self.monitor.observe(snapshots)
+        if not self._hands_features:
+            self.monitor.observe(snapshots)
         return assessments
 
     def __getattr__(self, name: str) -> Any:

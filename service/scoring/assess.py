@@ -15,7 +15,7 @@ corrected for), ``confidence`` (data sufficiency), ``reasons`` (ranked reasons).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -94,16 +94,19 @@ def assess_snapshots(
     graph: pa.Table | None,
     scored_at: datetime,
     policy: ReasonPolicy = DEFAULT_POLICY,
+    on_features: Callable[[FeatureFrame], None] | None = None,
 ) -> list[Assessment]:
     """One assessment per snapshot, in order (the online path; one snapshot is n = 1).
 
     Tables hold one row per account, so snapshots repeating an account (a
     batch with two snapshots of it) are scored in rounds of distinct accounts.
+    ``on_features`` sees each round's feature frame (the drift window).
     """
     out: list[Assessment | None] = [None] * len(snapshots)
     for positions in _distinct_rounds([s.account_id for s in snapshots]):
         tables = snapshots_to_tables([snapshots[i] for i in positions])
-        scored = assess_tables(tables, model, graph=graph, scored_at=scored_at, policy=policy)
+        scored = assess_tables(tables, model, graph=graph, scored_at=scored_at, policy=policy,
+                               on_features=on_features)
         for i, assessment in zip(positions, scored, strict=True):
             out[i] = assessment
     return [a for a in out if a is not None]
@@ -129,9 +132,12 @@ def assess_tables(
     graph: pa.Table | None,
     scored_at: datetime,
     policy: ReasonPolicy = DEFAULT_POLICY,
+    on_features: Callable[[FeatureFrame], None] | None = None,
 ) -> list[Assessment]:
     """One assessment per account of ``tables`` (profiles order)."""
     judgement = judge(tables, model, graph=graph, policy=policy)
+    if on_features is not None:
+        on_features(judgement.frame)
     return to_assessments(judgement, tables, model, scored_at=scored_at)
 
 

@@ -11,11 +11,14 @@ batch scoring uses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+
+import numpy as np
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
+from trueclout.features.frame import FeatureFrame
 from trueclout.files import utc_now
 from trueclout.models.artifact import Artifact, load_artifact
 from trueclout.models.registry import ModelRegistry
@@ -43,6 +46,9 @@ class ModelScorer:
         card = {**artifact.card, "signature_check": {"status": artifact.signature_status,
                                                      "note": artifact.signature_note}}
         self._info = ModelInfo(name=artifact.name, version=artifact.version, card=card)
+        # Called with each scored batch's feature rows and column names (the drift window
+        # bins the values the model judged instead of computing them again).
+        self.feature_observers: list[Callable[[np.ndarray, tuple[str, ...]], None]] = []
         if artifact.signature_status != "verified":
             log.warning("model %s: %s", artifact.version, artifact.signature_note)
 
@@ -69,4 +75,9 @@ class ModelScorer:
     ) -> list[Assessment]:
         graph = self.rings.rows_for([s.account_id for s in snapshots]) if snapshots else None
         return assess_snapshots(snapshots, self.artifact, graph=graph,
-                                scored_at=scored_at or utc_now(), policy=self.policy)
+                                scored_at=scored_at or utc_now(), policy=self.policy,
+                                on_features=self._hand_over if self.feature_observers else None)
+
+    def _hand_over(self, frame: FeatureFrame) -> None:
+        for observer in self.feature_observers:
+            observer(frame.values, frame.names)

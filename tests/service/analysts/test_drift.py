@@ -21,6 +21,8 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.service.conftest import TEST_LIMITS, Service, running
 from tests.service.doubles import DeterministicTestScorer
@@ -43,7 +45,7 @@ from trueclout.models.reference import (
     read_reference,
     reference_of,
 )
-from trueclout.service.analysts.drift import DriftMonitor, drift_report
+from trueclout.service.analysts.drift import DriftMonitor, DriftWindow, drift_report
 from trueclout.service.db import migrate
 from trueclout.service.db.engine import Database
 from trueclout.service.runtime.app import create_app
@@ -315,3 +317,67 @@ def _score_all(service: Service, documents: list[dict[str, Any]]) -> None:
                                    json={"snapshots": documents[start:start + 100]})
             assert response.status_code == 200, response.text[:500]
             assert response.json()["failed"] == 0
+
+
+def test_the_model_scorer_hands_over_the_features_it_judged(
+    tmp_path: Path, reference: Reference, follower: Any, shifted: World,
+) -> None:
+    """The window binned from the scorer's own feature rows (ring table and all) equals the
+    window of the same snapshots featurised again, and no snapshot is queued twice."""
+    from trueclout.features.graph.table import detect_rings, save_ring_table
+    from trueclout.service.analysts.drift import ObservingScorer
+    from trueclout.service.scoring.model_scorer import ModelScorer
+    from trueclout.service.scoring.ring_lookup import RingTableLookup
+
+    rings = save_ring_table(detect_rings(shifted.tables), tmp_path / "rings.parquet")
+    scorer = ModelScorer(load_artifact(SHIPPED_DIR), RingTableLookup(rings))
+    handed = DriftMonitor(reference, follower, window_accounts=SHIFTED_ACCOUNTS)
+    again = DriftMonitor(reference, follower, window_accounts=SHIFTED_ACCOUNTS,
+                         pending_accounts=SHIFTED_ACCOUNTS, pending_rows=10**9)
+    observing = ObservingScorer(scorer, handed)
+    snapshots = list(tables_to_snapshots(shifted.tables))
+    observing.assess_many(snapshots[:100])
+    for snapshot in snapshots[100:110]:
+        observing.assess(snapshot, scored_at=snapshot.observed_at)
+    observing.assess_many(snapshots[110:])
+    again.observe(snapshots)
+    assert not handed.pending  # rows were handed over: nothing left to featurise
+    assert handed.refresh() == again.refresh() == SHIFTED_ACCOUNTS
+    np.testing.assert_array_equal(handed.window.counts, again.window.counts)
+    assert handed.window.figures() == again.window.figures()
+
+
+def test_handed_over_rows_beyond_a_window_make_room(reference: Reference) -> None:
+    monitor = DriftMonitor(reference, None, window_accounts=5)
+    names = [f.name for f in reference.features]
+    for i in range(4):
+        monitor.observe_features(np.full((3, len(names)), float(i)), names)
+    kept = [values[0, 0] for values, _ in monitor.pending_features]
+    assert kept == [2.0, 3.0]  # the oldest calls left; the window's 5 rows still covered
+    assert monitor.refresh() == 6
+    assert monitor.window.filled == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 12),
+       batches=st.lists(st.integers(0, 30), min_size=1, max_size=8),
+       seed=st.integers(0, 2**16))
+def test_the_window_counts_exactly_its_last_accounts(size: int, batches: list[int],
+                                                     seed: int) -> None:
+    """Added in batches of any length, the window holds the bins of the last ``size`` rows."""
+    reference = reference_of(np.random.default_rng(1).normal(size=(400, 3)), ("a", "b", "c"),
+                             source="three normal features")
+    window = DriftWindow(reference, [0, 2], size)
+    rng = np.random.default_rng(seed)
+    added = []
+    for length in batches:
+        bins = np.column_stack([rng.integers(0, reference.features[j].n_bins, length)
+                                for j in (0, 2)])
+        window.add(bins)
+        added.append(bins)
+    last = np.concatenate(added)[-size:]
+    assert window.filled == len(last)
+    expected = [np.bincount(last[:, k], minlength=reference.features[j].n_bins)
+                for k, j in enumerate((0, 2))]
+    for got, want in zip(window.feature_counts(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
