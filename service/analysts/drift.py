@@ -24,7 +24,7 @@ A scorer that computes features (the model's, ``ModelScorer``) hands over
 the feature rows it judged: the window bins the very values the model saw,
 and nothing is computed twice.  Featurising the queued snapshots again cost
 a second feature pass per request, run in bursts of up to 256 accounts every
-refresh, which held the GIL for a second or more and was the service's
+refresh (0.2-0.4 s of CPU on the worker's core), and was the service's
 latency tail (`benchmarks/service.py`, 1 worker: p99 153 ms and `/healthz`
 p99 118 ms with it, 50 and 8 ms with the monitor off; docs/API.md "Speed").
 Any other scorer (a test double) hands over the snapshots, featurised in a
