@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # gauges are brought up to date.
     drift_window_accounts: int = Field(default=1_000, ge=0, le=100_000)
     drift_refresh_seconds: float = Field(default=30.0, gt=0)
+    # Requests one server process validates and scores at once (threads); 0: the
+    # cores it may run on.  `trueclout serve --workers N` gives each worker its share
+    # of the cores unless this is set.
+    scoring_threads: int = Field(default=0, ge=0, le=256)
 
     # --- rings across accounts, looked up at scoring time (docs/API.md) ---
     # The Parquet ring table `trueclout rings` writes; default <data_dir>/ring_table.parquet.

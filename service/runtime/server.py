@@ -15,9 +15,11 @@ from trueclout.service.db.engine import Database, normalise_url
 from trueclout.service.db.keys import SCOPES, create_key, revoke_keys_named
 from trueclout.service.runtime.logs import uvicorn_log_config
 from trueclout.service.runtime.metrics import MULTIPROC_ENV
+from trueclout.service.scoring.offload import threads_per_worker
 from trueclout.settings import Settings
 
 LOCAL_KEY_NAME = "local mode"
+SCORING_THREADS_ENV = "TRUECLOUT_SCORING_THREADS"
 
 
 def describe_database(settings: Settings) -> str:
@@ -63,11 +65,17 @@ def run_server(app_factory: str, *, host: str, port: int, workers: int, log_leve
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         own_metrics_dir = tempfile.mkdtemp(prefix="trueclout-metrics-")
         os.environ[MULTIPROC_ENV] = own_metrics_dir
+    # Each worker scores on its share of the cores (``offload.threads_per_worker``).
+    own_threads = SCORING_THREADS_ENV not in os.environ
+    if own_threads:
+        os.environ[SCORING_THREADS_ENV] = str(threads_per_worker(workers))
     try:
         # The service logs each request itself (JSON, no payload): no uvicorn access log.
         uvicorn.run(app_factory, factory=True, host=host, port=port, workers=workers,
                     log_config=uvicorn_log_config(log_level), access_log=False)
     finally:
+        if own_threads:
+            os.environ.pop(SCORING_THREADS_ENV, None)
         if own_metrics_dir is not None:
             os.environ.pop(MULTIPROC_ENV, None)
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
