@@ -317,8 +317,8 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
     from trueclout.files import utc_now
     from trueclout.models.account_model import as_float32
     from trueclout.service.db import migrate
-    from trueclout.service.db.assessments import store_assessments
     from trueclout.service.db.engine import Database
+    from trueclout.service.db.snapshots import store_scored
     from trueclout.service.scoring.assess import CONTRIBUTIONS, judge, to_assessments
     from trueclout.service.scoring.model_scorer import ModelScorer
     from trueclout.service.scoring.reasons import DEFAULT_POLICY
@@ -337,7 +337,8 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
         "validate snapshot (validate_json)": [], "snapshot -> tables": [],
         "features": [], "predict (4 boosters, calibration)": [],
         f"contributions ({CONTRIBUTIONS}, if risk >= 0.5)": [], "compose assessment": [],
-        "serialise assessment": [], "store (one transaction)": [],
+        "serialise assessment": [],
+        "store as the API does (assessment, snapshot, edges)": [],
         "whole scorer.assess (tables..compose)": []}
     clock = time.process_time
     for repeat in range(repeats):
@@ -367,7 +368,9 @@ def in_process_breakdown(body: bytes, database_url: str, data_dir: Path,
         t6 = clock()
         text = assessment_json(assessment)
         t7 = clock()
-        database.call(store_assessments, items=[(assessment, text)], api_key_id=None)
+        database.call(store_scored, items=[(assessment, text)], snapshots=[body],
+                      api_key_id=None, stored_at=utc_now(),
+                      retention_days=settings.snapshot_retention_days)
         t8 = clock()
         scorer.assess(snapshot, scored_at=utc_now())
         t9 = clock()
