@@ -23,6 +23,8 @@ from typing import ParamSpec, TypeVar
 import anyio
 from anyio import to_thread
 
+from trueclout.settings import get_settings
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -41,18 +43,17 @@ def available_cores() -> int:
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """Each of ``workers`` server processes' share of the cores (at least one thread).
 
-    Two workers scoring on two threads each, on two cores, spent 40 ms of CPU per
-    request against 28 with one thread each (four CPU-bound threads contending for
-    two cores and each process's GIL), and answered 42 against 69 requests/s
-    (`benchmarks/service.py --workers 2 --connections 8`, 2026-12-07)."""
+    Two workers scoring on two threads each, on two cores, spent 37-44 ms of CPU per
+    request against 28-38 with one thread each (four CPU-bound threads contending for
+    two cores and each process's GIL), and answered 37-48 against 50-69 requests/s
+    (`benchmarks/service.py --duration 15 --workers 2 --connections 8`, alternating
+    runs, 2026-12-07; docs/API.md "Speed")."""
     return max(1, (available_cores() if cores is None else cores) // max(1, workers))
 
 
 def scoring_threads() -> int:
     """Threads that may score at once in this process: ``TRUECLOUT_SCORING_THREADS``
     (`trueclout serve` sets each worker's share of the cores), else the cores it may use."""
-    from trueclout.settings import get_settings
-
     return get_settings().scoring_threads or available_cores()
 
 
