@@ -317,7 +317,7 @@ def problems_item_by_item(s: AccountSnapshot) -> list[InitErrorDetails]:
 def _plainly_consistent(s: AccountSnapshot) -> bool:
     """True only when ``problems_item_by_item`` finds nothing: the same rules as whole-list
     minima and maxima (no call per item); False sends the snapshot through it, which names
-    each problem."""
+    each problem.  Reads attributes only, so ``fast_contract``'s Structs pass through too."""
     founded = PLATFORM_FOUNDED[s.platform]
     if not founded <= s.observed_at <= utc_now() + CLOCK_SKEW:
         return False

@@ -2,18 +2,21 @@
 
 pydantic's ``validate_json`` builds and validates ~1,600 objects for a 200-follower
 snapshot, which costs more than everything else in a request but the features.
-msgspec decodes and type-checks the same bytes into Structs in a fraction of that;
-the pydantic models are then filled in without being validated again.
+msgspec decodes and type-checks the same bytes into Structs in a fraction of that.
+The Structs carry the contract's field names and values, so scoring reads them as
+they are (``read_snapshot_json``: Structs -> Arrow tables, no pydantic object built);
+where a pydantic model is wanted, ``as_model`` fills one in without validating again.
 
 The pydantic models in ``trueclout.contract`` stay the contract (JSON Schema,
 OpenAPI, every error message).  This module is only exact on *acceptance*: what
 ``decode_snapshot`` returns, ``contract.validate_json`` would have returned too,
-equal field by field.  On any doubt (a msgspec refusal, an escape sequence it
-cannot vouch for, a cross-field rule that fails) it returns None and the caller
-runs ``validate_json``, which produces the error, so errors are the reference
-path's by construction (``tests/core/test_fast_decoder_agrees.py``).
+equal field by field (``as_model`` of it ``==`` the reference's).  On any doubt (a
+msgspec refusal, an escape sequence it cannot vouch for, a cross-field rule that
+fails) it returns None and the caller runs ``validate_json``, which produces the
+error, so errors are the reference path's by construction
+(``tests/core/test_fast_decoder_agrees.py``).
 
-Known differences, which ``==`` ignores and nothing in TrueClout reads:
+Known differences of ``as_model``'s models, which ``==`` ignores and nothing in TrueClout reads:
 ``model_fields_set`` names every field, as if all had been sent; times carry a
 ``datetime.timezone`` rather than pydantic's ``TzInfo`` (the same offset, the same
 ``isoformat``, the same Arrow tables and assessments).
@@ -22,11 +25,11 @@ Known differences, which ``==`` ignores and nothing in TrueClout reads:
 import re
 from datetime import date, datetime
 from operator import attrgetter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from msgspec import Meta, Struct
-from msgspec.structs import asdict
+from msgspec.structs import asdict, replace
 from pydantic import BaseModel
 
 from trueclout.contract import (
@@ -204,9 +207,14 @@ def _passes_load_json_given_structs(raw: bytes) -> bool:
     return parsed_without_repeats(raw) is not None
 
 
-def decode_snapshot(raw: bytes | str) -> AccountSnapshot | None:
-    """``raw`` as an AccountSnapshot equal to ``validate_json(AccountSnapshot, raw)``'s, or
-    None where this path cannot vouch for the verdict (the caller then runs
+# A snapshot the contract accepted, as scoring reads it: the pydantic model, or the
+# decoded Struct (same attribute names, same values; see ``decode_snapshot``).
+ScorableSnapshot: TypeAlias = AccountSnapshot | Struct
+
+
+def decode_snapshot(raw: bytes | str) -> Struct | None:
+    """``raw`` as the decoded Struct, whose ``as_model`` equals ``validate_json(AccountSnapshot,
+    raw)``, or None where this path cannot vouch for the verdict (the caller then runs
     ``validate_json``, which also names every problem of a refused body)."""
     if type(raw) is not bytes or (_SEVEN_DIGITS.search(raw) is not None
                                   and _LONG_FRACTION.search(raw) is not None):
@@ -222,6 +230,11 @@ def decode_snapshot(raw: bytes | str) -> AccountSnapshot | None:
         return None
     if not _no_blank_ids(s):
         return None
+    return s if _plainly_consistent(s) else None
+
+
+def as_model(s: Struct) -> AccountSnapshot:
+    """A Struct from ``decode_snapshot`` as the pydantic AccountSnapshot, not validated again."""
     values = asdict(s)
     values["profile"] = _model(Profile, asdict(s.profile))
     values["follower_history"] = _models(HistoryPoint, s.follower_history)
@@ -230,11 +243,26 @@ def decode_snapshot(raw: bytes | str) -> AccountSnapshot | None:
     values["engagements"] = _models(Engagement, s.engagements)
     values["reposts_made"] = _models(RepostMade, s.reposts_made)
     snapshot: AccountSnapshot = _model(AccountSnapshot, values)
-    return snapshot if _plainly_consistent(snapshot) else None
+    return snapshot
+
+
+def with_account_id(snapshot: ScorableSnapshot, account_id: str) -> ScorableSnapshot:
+    """The same snapshot under another ``account_id`` (the model or the Struct, as given)."""
+    if isinstance(snapshot, AccountSnapshot):
+        return snapshot.model_copy(update={"account_id": account_id})
+    return replace(snapshot, account_id=account_id)
+
+
+def read_snapshot_json(raw: bytes | str) -> ScorableSnapshot:
+    """The accepted snapshot as scoring reads it: the Struct when ``decode_snapshot`` vouches
+    for the body, else ``validate_json``'s model.  Raises ValidationError (always the
+    reference path's)."""
+    fast = decode_snapshot(raw)
+    return fast if fast is not None else validate_json(AccountSnapshot, raw)
 
 
 def validate_snapshot_json(raw: bytes | str) -> AccountSnapshot:
     """``validate_json(AccountSnapshot, raw)``, through ``decode_snapshot`` when it can
     vouch for the body.  Raises ValidationError (always the reference path's)."""
     fast = decode_snapshot(raw)
-    return fast if fast is not None else validate_json(AccountSnapshot, raw)
+    return as_model(fast) if fast is not None else validate_json(AccountSnapshot, raw)

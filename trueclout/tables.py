@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from trueclout.contract import AccountSnapshot
+from trueclout.fast_contract import ScorableSnapshot
 
 TS = pa.timestamp("us", tz="UTC")
 I64 = pa.int64()
@@ -249,8 +250,11 @@ def concat_tables(parts: Iterable[SnapshotTables]) -> SnapshotTables:
     )
 
 
-def snapshots_to_tables(snapshots: Iterable[AccountSnapshot]) -> SnapshotTables:
+def snapshots_to_tables(snapshots: Iterable[ScorableSnapshot]) -> SnapshotTables:
     """Validated snapshots -> tables, rows in snapshot and list order.
+
+    A snapshot is read by attribute name, so the pydantic model and the decoded Struct
+    of ``fast_contract`` (the API's reading) give the same tables.
 
     Each table is converted by Arrow in one call, from a list of row tuples
     (read off the models by one ``attrgetter`` per row) into a struct array
@@ -301,7 +305,7 @@ _ROW_TYPES = {
 }
 
 
-def snapshot_to_tables(snapshot: AccountSnapshot) -> SnapshotTables:
+def snapshot_to_tables(snapshot: ScorableSnapshot) -> SnapshotTables:
     return snapshots_to_tables([snapshot])
 
 

@@ -60,6 +60,7 @@ from prometheus_client import Gauge
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot
+from trueclout.fast_contract import ScorableSnapshot, with_account_id
 from trueclout.features.registry import GRAPH_FEATURES
 from trueclout.models.reference import (
     DRIFTED_PSI,
@@ -301,7 +302,7 @@ class DriftMonitor:
         columns = [j for j, f in enumerate(reference.features) if f.name not in excluded]
         self.window = DriftWindow(reference, columns, window_accounts)
         self.excluded = [f.name for f in reference.features if f.name in excluded]
-        self.pending: deque[tuple[AccountSnapshot, int]] = deque()
+        self.pending: deque[tuple[ScorableSnapshot, int]] = deque()
         self.pending_accounts = pending_accounts
         self.pending_rows = pending_rows
         self._rows = 0
@@ -315,7 +316,7 @@ class DriftMonitor:
 
     # --- on the request path ---------------------------------------------------------------
 
-    def observe(self, snapshots: Sequence[AccountSnapshot]) -> None:
+    def observe(self, snapshots: Sequence[ScorableSnapshot]) -> None:
         """Queue scored snapshots; over the budget, the oldest queued ones make room."""
         for snapshot in snapshots:
             rows = _rows_of(snapshot)
@@ -355,7 +356,7 @@ class DriftMonitor:
             by_names.setdefault(names, []).append(values)
         for names, parts in by_names.items():
             self._add(np.vstack(parts), names)
-        batch: list[AccountSnapshot] = []
+        batch: list[ScorableSnapshot] = []
         while self.pending:
             snapshot, rows = self.pending.popleft()
             self._rows -= rows
@@ -365,7 +366,7 @@ class DriftMonitor:
             from trueclout.tables import snapshots_to_tables
 
             # Positions as ids: an account scored twice since the last refresh counts twice.
-            unique = [s.model_copy(update={"account_id": f"w{i}"}) for i, s in enumerate(batch)]
+            unique = [with_account_id(s, f"w{i}") for i, s in enumerate(batch)]
             frame = compute_features(snapshots_to_tables(unique),
                                      audience_scorer=self.follower_model)
             self._add(frame.values, frame.names)
@@ -414,7 +415,7 @@ class DriftMonitor:
                 log.exception("the drift figures could not be brought up to date")
 
 
-def _rows_of(snapshot: AccountSnapshot) -> int:
+def _rows_of(snapshot: ScorableSnapshot) -> int:
     return (1 + len(snapshot.followers) + len(snapshot.follower_history) + len(snapshot.posts)
             + len(snapshot.engagements) + len(snapshot.reposts_made))
 
@@ -440,13 +441,13 @@ class ObservingScorer:
     def ready(self) -> bool:
         return self.scorer.ready()
 
-    def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
+    def assess(self, snapshot: ScorableSnapshot, *, scored_at: datetime) -> Assessment:
         assessment = self.scorer.assess(snapshot, scored_at=scored_at)
         if not self._hands_features:
             self.monitor.observe([snapshot])
         return assessment
 
-    def assess_many(self, snapshots: Sequence[AccountSnapshot], *,
+    def assess_many(self, snapshots: Sequence[ScorableSnapshot], *,
                     scored_at: datetime | None = None) -> list[Assessment]:
         assessments = self.scorer.assess_many(snapshots, scored_at=scored_at)
         if not self._hands_features:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trueclout.contract import AccountSnapshot, validate_json
-from trueclout.fast_contract import validate_snapshot_json
+from trueclout.contract import validate_json
+from trueclout.fast_contract import ScorableSnapshot, read_snapshot_json
 from trueclout.service.analysts.disputes import DisputeLimiter
 from trueclout.service.db.engine import Database, StorageError
 from trueclout.service.db.keys import SCOPES, KeyInfo
@@ -133,18 +133,25 @@ def require_json(request: Request) -> None:
 async def parse_body(request: Request, model: type[M], what: str = "snapshot", *,
                      known_keys: frozenset[str] | None = None) -> M:
     """The raw JSON body as ``model`` (``contract.validate_json``: duplicate keys and key
-    floods refused, then pydantic's own JSON parser with exact field paths; a snapshot
-    through ``fast_contract.validate_snapshot_json``, same verdicts), which is why
+    floods refused, then pydantic's own JSON parser with exact field paths), which is why
     routes read bodies themselves; 415 for a body not sent as JSON, 400 for no JSON, 422
     naming each field.  Validated in a scoring thread (``scoring.offload``): a 150 KB
     snapshot takes milliseconds, a batch of them far more, and the loop keeps answering."""
     require_json(request)
     raw = await request.body()
     try:
-        if model is AccountSnapshot and known_keys is None:
-            # msgspec first (``fast_contract``): the same verdict and values for ~2 ms less
-            # CPU (docs/API.md "Speed"); a body it cannot vouch for gets ``validate_json``.
-            return cast(M, await off_loop(validate_snapshot_json, raw))
         return await off_loop(validate_json, model, raw, known_keys=known_keys)
     except ValidationError as exc:
         raise invalid_snapshot(exc, what=what) from None
+
+
+async def parse_snapshot(request: Request) -> ScorableSnapshot:
+    """The body as one AccountSnapshot, as ``parse_body`` would accept or refuse it, read
+    the fast way (``fast_contract.read_snapshot_json``: msgspec Structs that scoring reads
+    directly; a body it cannot vouch for gets ``validate_json`` and its errors)."""
+    require_json(request)
+    raw = await request.body()
+    try:
+        return await off_loop(read_snapshot_json, raw)
+    except ValidationError as exc:
+        raise invalid_snapshot(exc, what="snapshot") from None

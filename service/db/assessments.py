@@ -47,7 +47,7 @@ def store_assessments(
         for a, body in items
     ]
     if rows:
-        session.execute(insert(StoredAssessment), rows)
+        session.execute(insert(StoredAssessment.__table__), rows)
 
 
 @dataclass(frozen=True)

@@ -48,14 +48,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import AwareDatetime, TypeAdapter
 from sqlalchemy import (
     BigInteger,
     Float,
@@ -72,6 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.features.graph.build import KINDS, REPOST
 from trueclout.service.db.models import Base, UTCDateTime
 
@@ -123,44 +123,20 @@ class RingRefreshState(Base):
 # What a snapshot contributes
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _KIND_CODES = {name: code for code, name in enumerate(KINDS)}
-_AWARE = TypeAdapter(AwareDatetime)
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+_WRITE_TIMES = msgspec.json.Encoder().encode
+_READ_STRINGS = msgspec.json.Decoder(list[str]).decode
 
 
-def _micros(value: Any) -> int:
-    """A contract time (already validated) in UTC microseconds.
-
-    ``datetime.fromisoformat`` reads the RFC 3339 strings platforms send
-    without a pydantic model per edge (a 6,934-edge snapshot: 35 ms instead of
-    96 ms, measured under load); anything it does not read as an aware time (a
-    Unix time, nanoseconds) goes through pydantic's own parser, so the result
-    is what the contract parsed.
-    """
-    try:
-        at = datetime.fromisoformat(value)
-        if at.tzinfo is None:
-            raise ValueError(value)
-    except (TypeError, ValueError):
-        at = _AWARE.validate_python(value)
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def _micros_many(values: Sequence[Any]) -> list[int]:
-    """``_micros`` of each value, in one Arrow pass when every value is an RFC 3339 string
-    with an offset (what the contract accepted: 1,200 engagement times in 0.1 ms instead of
-    about 1 ms); any value Arrow will not read as an aware time sends the whole list through
-    ``_micros``, so the result is the same either way."""
-    if not values:
+def _micros_many(times: Sequence[datetime]) -> list[int]:
+    """Aware times (as the contract parsed them) in UTC microseconds.  Written out as RFC
+    3339 by msgspec and read back by one Arrow cast: 1,200 engagement times in 0.09 ms,
+    where Arrow takes 0.3 ms from the datetime objects and a subtraction each 0.2 ms."""
+    if not times:
         return []
-    try:
-        parsed = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return [_micros(v) for v in values]
-    if parsed.null_count:
-        return [_micros(v) for v in values]
-    return parsed.cast(pa.int64()).to_pylist()
+    spelt = _READ_STRINGS(_WRITE_TIMES(times))
+    return pa.array(spelt, pa.string()).cast(_UTC_MICROS).cast(pa.int64()).to_pylist()
 
 
 @dataclass(frozen=True)
@@ -175,29 +151,21 @@ class SnapshotGraph:
     posts: list[tuple[str, int]]  # post, created
 
     @classmethod
-    def of(cls, document: bytes | str | Any, *, platform: str, account_id: str,
-           received_at: datetime) -> SnapshotGraph:
-        """From a snapshot already accepted by the contract (JSON bytes or a parsed value)
-        of ``platform:account_id``; ``received_at`` stands in for a missing ``observed_at``."""
-        view = orjson.loads(document) if isinstance(document, bytes | str) else document
-        observed = view.get("observed_at")
-        engagements = view.get("engagements") or ()
-        reposts = view.get("reposts_made") or ()
-        posts = view.get("posts") or ()
+    def of(cls, snapshot: ScorableSnapshot) -> SnapshotGraph:
+        """From a snapshot the contract accepted: the pydantic model or the decoded Struct
+        the API scored (read by attribute, so the body is not parsed again)."""
+        engagements, reposts, posts = snapshot.engagements, snapshot.reposts_made, snapshot.posts
         return cls(
-            platform, account_id,
-            _AWARE.validate_python(observed) if observed is not None else received_at,
-            list(dict.fromkeys(zip([e["actor_id"] for e in engagements],
-                                   [e["post_id"] for e in engagements],
-                                   [_KIND_CODES[e["kind"]] for e in engagements],
-                                   _micros_many([e["at"] for e in engagements]),
-                                   strict=True))),
-            list(dict.fromkeys(zip([r["target_account_id"] for r in reposts],
-                                   [r.get("post_id") for r in reposts],
-                                   _micros_many([r["at"] for r in reposts]), strict=True))),
-            list(dict.fromkeys(zip([p["post_id"] for p in posts],
-                                   _micros_many([p["created_at"] for p in posts]),
-                                   strict=True))))
+            snapshot.platform, snapshot.account_id, snapshot.observed_at,
+            list(dict.fromkeys(zip([e.actor_id for e in engagements],
+                                   [e.post_id for e in engagements],
+                                   [_KIND_CODES[e.kind] for e in engagements],
+                                   _micros_many([e.at for e in engagements]), strict=True))),
+            list(dict.fromkeys(zip([r.target_account_id for r in reposts],
+                                   [r.post_id for r in reposts],
+                                   _micros_many([r.at for r in reposts]), strict=True))),
+            list(dict.fromkeys(zip([p.post_id for p in posts],
+                                   _micros_many([p.created_at for p in posts]), strict=True))))
 
     @property
     def n_edges(self) -> int:

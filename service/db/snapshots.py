@@ -22,6 +22,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, insert, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trueclout.assessment import Assessment
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.service.db.assessments import store_assessments
 from trueclout.service.db.edges import SnapshotGraph, store_snapshot_edges
 from trueclout.service.db.models import Base, UTCDateTime
@@ -73,7 +74,8 @@ def store_scored(
     *,
     session: Session,
     items: Sequence[tuple[Assessment, str]],
-    snapshots: Sequence[bytes | Any],
+    documents: Sequence[bytes | Any],
+    snapshots: Sequence[ScorableSnapshot],
     api_key_id: int | None,
     stored_at: datetime,
     retention_days: int,
@@ -81,17 +83,18 @@ def store_scored(
     """Store assessments and, unless retention is 0, the snapshot of each and its edges
     (``db.edges``), in one transaction.
 
-    ``snapshots[i]`` is the snapshot ``items[i]`` was computed from, as the JSON
-    bytes received or a parsed JSON value (encoded here, off the event loop).
+    ``snapshots[i]`` is the snapshot ``items[i]`` was computed from, as validated (its
+    edges are read off it), and ``documents[i]`` the same snapshot as the JSON bytes
+    received or a parsed JSON value (stored, encoded here, off the event loop).
     """
-    if len(items) != len(snapshots):
-        raise ValueError("one snapshot per assessment is needed")
+    if not len(items) == len(documents) == len(snapshots):
+        raise ValueError("one snapshot and its document per assessment are needed")
     store_assessments(session=session, items=items, api_key_id=api_key_id)
     if retention_days <= 0 or not items:
         return
     expires_at = stored_at + timedelta(days=retention_days)
     rows = []
-    for (assessment, _), document in zip(items, snapshots, strict=True):
+    for (assessment, _), document in zip(items, documents, strict=True):
         data, size = encode_snapshot(document)
         rows.append({
             "assessment_id": assessment.assessment_id,
@@ -104,11 +107,9 @@ def store_scored(
             "snapshot": data,
             "api_key_id": api_key_id,
         })
-    session.execute(insert(ScoredSnapshot), rows)
+    session.execute(insert(ScoredSnapshot.__table__), rows)
     # The graph of everything scored (for the ring refresher), in the same transaction.
-    graphs = [SnapshotGraph.of(document, platform=assessment.platform,
-                               account_id=assessment.account_id, received_at=stored_at)
-              for (assessment, _), document in zip(items, snapshots, strict=True)]
+    graphs = [SnapshotGraph.of(snapshot) for snapshot in snapshots]
     store_snapshot_edges(session=session, graphs=graphs, stored_at=stored_at,
                          expires_at=expires_at)
 

@@ -32,7 +32,7 @@ from trueclout.assessment import (
     Risk,
     Tactics,
 )
-from trueclout.contract import AccountSnapshot
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.features.families.growth_days import burst_days
 from trueclout.features.frame import FeatureFrame
 from trueclout.features.pipeline import compute_features
@@ -88,7 +88,7 @@ class Judgement:
 
 
 def assess_snapshots(
-    snapshots: Sequence[AccountSnapshot],
+    snapshots: Sequence[ScorableSnapshot],
     model: Artifact,
     *,
     graph: pa.Table | None,

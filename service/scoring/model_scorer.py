@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from trueclout.assessment import Assessment
-from trueclout.contract import AccountSnapshot
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.features.frame import FeatureFrame
 from trueclout.files import utc_now
 from trueclout.models.artifact import Artifact, load_artifact
@@ -67,11 +67,11 @@ class ModelScorer:
     def ready(self) -> bool:
         return True
 
-    def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
+    def assess(self, snapshot: ScorableSnapshot, *, scored_at: datetime) -> Assessment:
         return self.assess_many([snapshot], scored_at=scored_at)[0]
 
     def assess_many(
-        self, snapshots: Sequence[AccountSnapshot], *, scored_at: datetime | None = None
+        self, snapshots: Sequence[ScorableSnapshot], *, scored_at: datetime | None = None
     ) -> list[Assessment]:
         graph = self.rings.rows_for([s.account_id for s in snapshots]) if snapshots else None
         return assess_snapshots(snapshots, self.artifact, graph=graph,

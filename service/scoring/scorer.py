@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from trueclout.assessment import Assessment
-from trueclout.contract import AccountSnapshot
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ class Scorer(Protocol):
         """Whether ``assess`` can answer now."""
         ...
 
-    def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
+    def assess(self, snapshot: ScorableSnapshot, *, scored_at: datetime) -> Assessment:
         """One assessment with a fresh ``assessment_id``, stamped ``scored_at``."""
         ...
 
     def assess_many(
-        self, snapshots: Sequence[AccountSnapshot], *, scored_at: datetime | None = None
+        self, snapshots: Sequence[ScorableSnapshot], *, scored_at: datetime | None = None
     ) -> list[Assessment]:
         """One assessment per snapshot, in order (``scored_at`` None: now)."""
         ...
@@ -74,11 +74,11 @@ class UnavailableScorer:
     def ready(self) -> bool:
         return False
 
-    def assess(self, snapshot: AccountSnapshot, *, scored_at: datetime) -> Assessment:
+    def assess(self, snapshot: ScorableSnapshot, *, scored_at: datetime) -> Assessment:
         raise self._refuse()
 
     def assess_many(
-        self, snapshots: Sequence[AccountSnapshot], *, scored_at: datetime | None = None
+        self, snapshots: Sequence[ScorableSnapshot], *, scored_at: datetime | None = None
     ) -> list[Assessment]:
         raise self._refuse()
 

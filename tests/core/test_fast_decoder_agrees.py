@@ -1,10 +1,11 @@
 """The msgspec fast decoder accepts only what the contract accepts, with the same values.
 
-``fast_contract.decode_snapshot`` returns a snapshot or None (then the caller runs
-``validate_json``, which produces every error).  So for any body: when the fast
-path returns a snapshot, ``validate_json`` must accept the body and give an equal
-snapshot (``==`` and the same JSON, offsets and microseconds included); when
-``validate_json`` refuses, the fast path must have returned None.
+``fast_contract.decode_snapshot`` returns a decoded snapshot (msgspec Structs) or None
+(then the caller runs ``validate_json``, which produces every error).  So for any
+body: when the fast path returns a snapshot, ``validate_json`` must accept the body
+and give a snapshot equal to its ``as_model`` (``==`` and the same JSON, offsets and
+microseconds included); when ``validate_json`` refuses, the fast path must have returned
+None.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from trueclout.contract import (
     field_names,
     validate_json,
 )
-from trueclout.fast_contract import _LONG_FRACTION, decode_snapshot, validate_snapshot_json
+from trueclout.fast_contract import (
+    _LONG_FRACTION,
+    as_model,
+    decode_snapshot,
+    read_snapshot_json,
+    validate_snapshot_json,
+)
 
 KNOWN = field_names(AccountSnapshot)
 
@@ -39,12 +46,14 @@ SAMPLES = sorted((Path(__file__).resolve().parents[2] / "data" / "samples").glob
 
 def _agrees(raw: bytes | str) -> AccountSnapshot | None:
     """The fast verdict, after checking it against ``validate_json``'s."""
-    fast = decode_snapshot(raw)
+    decoded = decode_snapshot(raw)
+    fast = as_model(decoded) if decoded is not None else None
     try:
         reference = validate_json(AccountSnapshot, raw)
     except ValidationError:
         assert fast is None, "the fast path accepted a body the contract refuses"
         return None
+    assert read_snapshot_json(raw) is not None
     if fast is not None:
         assert type(fast) is AccountSnapshot
         assert fast == reference
@@ -165,11 +174,12 @@ def test_a_long_fraction_spelt_with_escapes_is_left_to_pydantic(spelt: bytes) ->
 def test_refused_bodies_get_the_reference_errors() -> None:
     for raw in [snapshot_bytes("profile.followers_count", -1), b"{", b"[]",
                 snapshot_bytes("engagements[2].post_id", "nope")]:
-        with pytest.raises(ValidationError) as fast:
-            validate_snapshot_json(raw)
         with pytest.raises(ValidationError) as reference:
             validate_json(AccountSnapshot, raw)
-        assert describe_errors(fast.value) == describe_errors(reference.value)
+        for read in (validate_snapshot_json, read_snapshot_json):
+            with pytest.raises(ValidationError) as fast:
+                read(raw)
+            assert describe_errors(fast.value) == describe_errors(reference.value)
 
 
 @settings(max_examples=80, deadline=None)
@@ -227,19 +237,35 @@ def test_the_fast_path_gives_the_same_tables() -> None:
             assert table.schema == b[name].schema and table.equals(b[name]), name
 
 
-def test_the_fast_path_gives_the_same_assessments() -> None:
-    """The shipped model scores both snapshots identically (issue 17's done-when)."""
+def _assert_same_assessments(raws: list[bytes]) -> None:
+    """The shipped model scores the decoded Structs (the API's reading) and the reference
+    path's pydantic snapshots identically."""
     from tests.service.model_support import shipped_model
     from trueclout.service.scoring.assess import assess_snapshots
 
-    raws = _bodies_for_scoring()
     fast = [decode_snapshot(raw) for raw in raws]
     assert all(s is not None for s in fast)
     reference = [validate_json(AccountSnapshot, raw) for raw in raws]
-    at = reference[0].observed_at + timedelta(hours=1)
+    at = max(s.observed_at for s in reference) + timedelta(hours=1)
 
     def scored(snapshots: list[Any]) -> list[str]:  # without the random assessment_id
         return [a.model_dump_json(exclude={"assessment_id"}) for a in assess_snapshots(
             snapshots, shipped_model(), graph=None, scored_at=at)]
 
     assert scored(fast) == scored(reference)
+
+
+def test_the_fast_path_gives_the_same_assessments() -> None:
+    """On the samples and the benchmark's kind of snapshot (issue 17's done-when)."""
+    _assert_same_assessments(_bodies_for_scoring())
+
+
+def test_the_fast_path_gives_the_same_assessments_on_a_simulated_world() -> None:
+    """Every account of a simulated world (organic, bought, pods, growth, churn), as the
+    JSON a platform would send (issue 17's done-when)."""
+    from trueclout.tables import tables_to_snapshots
+    from trueclout.training.sim.world import simulate_world
+
+    world = simulate_world(60, seed=17)
+    raws = [s.model_dump_json().encode() for s in tables_to_snapshots(world.tables)]
+    _assert_same_assessments(raws)

@@ -1,6 +1,7 @@
 """Scoring: ``POST /v1/score`` (one snapshot) and ``POST /v1/score/batch`` (many, one result each).
 
-Both read the body raw, validate it with pydantic's JSON parser and score it
+Both read the body raw, validate it (one snapshot: msgspec first, ``fast_contract``;
+a batch's items: pydantic) and score it
 in a scoring thread (``scoring.offload``: CPU work never blocks the event
 loop, so ``/healthz`` and other requests answer while a snapshot is scored),
 and write to the database in a worker thread, in one transaction per request.  With ``store`` (the
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot, describe_errors, field_names
+from trueclout.fast_contract import ScorableSnapshot
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -28,6 +30,7 @@ from trueclout.service.api.deps import (
     ScorerDep,
     SettingsDep,
     parse_body,
+    parse_snapshot,
 )
 from trueclout.service.api.idempotency import (
     Idempotency,
@@ -54,7 +57,7 @@ StoreParam = Annotated[bool, Query(
                 "`store=false` is a dry run: scored, returned, not kept.")]
 
 
-def _assess_json(scorer: Scorer, snapshot: AccountSnapshot) -> tuple[Assessment, str]:
+def _assess_json(scorer: Scorer, snapshot: ScorableSnapshot) -> tuple[Assessment, str]:
     """One assessment and its serialisation (both CPU work, done in one scoring thread)."""
     assessment = scorer.assess(snapshot, scored_at=utc_now())
     return assessment, assessment_json(assessment)
@@ -65,17 +68,20 @@ def _json(body: bytes | str) -> Response:
 
 
 async def _keep(database: Database, settings: Settings, key: KeyInfo,
-                scored: list[tuple[Assessment, str]], snapshots: list[Any], *,
+                scored: list[tuple[Assessment, str]], documents: list[Any],
+                snapshots: list[ScorableSnapshot], *,
                 store: bool, also: Callable[[Session], None] | None = None) -> None:
     """Store what was scored with the snapshots it came from (unless a dry run), then count it.
 
-    The snapshot is kept beside its assessment for trust checks by id and feedback;
-    ``also`` runs in the same transaction (it records the answer for idempotency).
+    The snapshot (``documents``: as received; ``snapshots``: as validated) is kept
+    beside its assessment for trust checks by id and feedback; ``also`` runs in the
+    same transaction (it records the answer for idempotency).
     """
     if store and scored:
         def write(*, session: Session) -> None:
-            store_scored(session=session, items=scored, snapshots=snapshots, api_key_id=key.id,
-                         stored_at=utc_now(), retention_days=settings.snapshot_retention_days)
+            store_scored(session=session, items=scored, documents=documents,
+                         snapshots=snapshots, api_key_id=key.id, stored_at=utc_now(),
+                         retention_days=settings.snapshot_retention_days)
             if also is not None:
                 also(session)
 
@@ -113,14 +119,15 @@ async def score(
 
     With `Idempotency-Key`, a retry within 24 hours returns this answer and stores nothing.
     """
-    snapshot = await parse_body(request, AccountSnapshot)
+    snapshot = await parse_snapshot(request)
     idempotency = await idempotency_of(request, key, idempotency_key, "score", store=store)
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed
     assessment, body = await off_loop(_assess_json, scorer, snapshot)
     try:
         await _keep(database, settings, key, [(assessment, body)], [await request.body()],
-                    store=store, also=_recorder(idempotency, body.encode(), [assessment]))
+                    [snapshot], store=store,
+                    also=_recorder(idempotency, body.encode(), [assessment]))
     except StorageError as exc:
         return await first_answer(idempotency, exc)
     return _json(body)
@@ -199,7 +206,7 @@ async def score_batch(
                            "stored": bool(store and assessments)})
     try:
         await _keep(database, settings, key, list(zip(assessments, bodies, strict=True)),
-                    [items[i] for i, _ in valid], store=store,
+                    [items[i] for i, _ in valid], [s for _, s in valid], store=store,
                     also=_recorder(idempotency, answer, assessments))
     except StorageError as exc:
         return await first_answer(idempotency, exc)

@@ -68,7 +68,7 @@ def store_account(database: Database, account_id: str, *, stored_at: datetime,
     snapshot = AccountSnapshot.model_validate(document)
     assessment = DeterministicTestScorer().assess(snapshot, scored_at=stored_at)
     database.call(store_scored, items=[(assessment, assessment_json(assessment))],
-                  snapshots=[orjson.dumps(document)], api_key_id=key_id,
+                  documents=[orjson.dumps(document)], snapshots=[snapshot], api_key_id=key_id,
                   stored_at=stored_at, retention_days=RETENTION)
     return assessment.assessment_id
 

@@ -1,5 +1,6 @@
-"""The edges a stored snapshot gives the ring refresher: the vectorised reading equals the
-plain one, item by item (times through ``datetime.fromisoformat``, ids UTF-8 encoded)."""
+"""The edges a stored snapshot gives the ring refresher: read off the validated snapshot
+(the API's decoded Structs or the pydantic model), they equal the plain reading of its
+JSON, item by item (times through ``datetime.fromisoformat``, ids UTF-8 encoded)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import AwareDatetime, TypeAdapter
 
 from tests.factories import snapshot_dict
-from trueclout.service.db.edges import SnapshotGraph, _micros, _micros_many
+from trueclout.contract import AccountSnapshot, validate_json
+from trueclout.fast_contract import decode_snapshot
+from trueclout.service.db.edges import SnapshotGraph, _micros_many
 
 SAMPLES = sorted((Path(__file__).resolve().parents[3] / "data" / "samples").glob("*.json"))
-RECEIVED = datetime(2026, 12, 7, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(value: str) -> int:
+    return (datetime.fromisoformat(value) - EPOCH) // timedelta(microseconds=1)
 
 
 def plain(document: bytes) -> tuple[list, list, list, bytes, bytes]:
@@ -40,11 +48,16 @@ def plain(document: bytes) -> tuple[list, list, list, bytes, bytes]:
 
 
 def assert_same(document: bytes) -> None:
-    graph = SnapshotGraph.of(document, platform="twitter", account_id="a", received_at=RECEIVED)
     engagements, reposts, posts, ids, lengths = plain(document)
-    assert (graph.engagements, graph.reposts, graph.posts) == (engagements, reposts, posts)
-    packed = graph.packed()
-    assert (packed["ids"], packed["id_lengths"]) == (ids, lengths)
+    decoded = decode_snapshot(document)
+    assert decoded is not None
+    for snapshot in (decoded, validate_json(AccountSnapshot, document)):
+        graph = SnapshotGraph.of(snapshot)
+        assert (graph.platform, graph.account_id, graph.observed_at) == (
+            snapshot.platform, snapshot.account_id, snapshot.observed_at)
+        assert (graph.engagements, graph.reposts, graph.posts) == (engagements, reposts, posts)
+        packed = graph.packed()
+        assert (packed["ids"], packed["id_lengths"]) == (ids, lengths)
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
@@ -67,17 +80,10 @@ times = st.builds(lambda t, tz, us: t.replace(tzinfo=tz, microsecond=us),
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(times, st.sampled_from(["iso", "Z", "seconds", "lower"])),
-                max_size=20))
-def test_times_read_alike_whatever_their_spelling(values: list) -> None:
-    spelt = []
-    for t, style in values:
-        if style == "Z":
-            spelt.append(t.astimezone(UTC).isoformat().replace("+00:00", "Z"))
-        elif style == "seconds":
-            spelt.append(t.replace(microsecond=0).isoformat())
-        elif style == "lower":
-            spelt.append(t.astimezone(UTC).isoformat().replace("+00:00", "z").replace("T", "t"))
-        else:
-            spelt.append(t.isoformat())
-    assert _micros_many(spelt) == [_micros(v) for v in spelt]
+@given(st.lists(st.tuples(times, st.booleans()), max_size=20))
+def test_times_read_alike_whatever_their_offset(values: list) -> None:
+    """As msgspec (``datetime.timezone``) or pydantic (its own ``TzInfo``) parsed them."""
+    as_parsed = [TypeAdapter(AwareDatetime).validate_python(t.isoformat()) if by_pydantic else t
+                 for t, by_pydantic in values]
+    assert _micros_many(as_parsed) == [
+        (t - EPOCH) // timedelta(microseconds=1) for t in as_parsed]

@@ -50,5 +50,6 @@ def store(database: Database, snapshots: Sequence[AccountSnapshot | dict[str, An
     items = [(a, assessment_json(a)) for a in (scorer.assess(s, scored_at=stored_at)
                                                for s in parsed)]
     database.call(store_scored, items=items,
-                  snapshots=[s.model_dump_json().encode() for s in parsed], api_key_id=None,
+                  documents=[s.model_dump_json().encode() for s in parsed], snapshots=parsed,
+                  api_key_id=None,
                   stored_at=stored_at, retention_days=retention_days)

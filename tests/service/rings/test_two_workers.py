@@ -92,9 +92,7 @@ def test_one_refresher_at_a_time_and_no_lost_edges(
     assert outcomes["refreshed"] >= 2 and sum(outcomes.values()) == sum(
         -(-len(h) // BATCH) for h in halves)
 
-    expected_edges = sum(SnapshotGraph.of(
-        s.model_dump_json().encode(), platform=s.platform, account_id=s.account_id,
-        received_at=STORED_AT).n_edges for s in world_snapshots)
+    expected_edges = sum(SnapshotGraph.of(s).n_edges for s in world_snapshots)
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(GraphSource)) == len(
             world_snapshots)

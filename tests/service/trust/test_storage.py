@@ -31,17 +31,18 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 def _scored(n: int = 1):  # type: ignore[no-untyped-def]
     scorer = DeterministicTestScorer()
     docs = [snapshot_dict(account_id=f"acct-{i}") for i in range(n)]
-    assessments = [scorer.assess(AccountSnapshot.model_validate(d), scored_at=NOW)
-                   for d in docs]
-    return docs, [(a, assessment_json(a)) for a in assessments]
+    snapshots = [AccountSnapshot.model_validate(d) for d in docs]
+    assessments = [scorer.assess(s, scored_at=NOW) for s in snapshots]
+    return docs, snapshots, [(a, assessment_json(a)) for a in assessments]
 
 
 def test_snapshots_are_kept_with_their_assessment_until_retention_ends(
     database: Database
 ) -> None:
-    docs, items = _scored(2)
+    docs, snapshots, items = _scored(2)
     raw = orjson.dumps(docs[0])
-    database.call(store_scored, items=items, snapshots=[raw, docs[1]], api_key_id=None,
+    database.call(store_scored, items=items, documents=[raw, docs[1]], snapshots=snapshots,
+                  api_key_id=None,
                   stored_at=NOW, retention_days=30)
     first, second = (a.assessment_id for a, _ in items)
     found = database.call(find_scored_snapshot, assessment_id=first, now=NOW)
@@ -61,8 +62,9 @@ def test_snapshots_are_kept_with_their_assessment_until_retention_ends(
 
 
 def test_retention_zero_keeps_no_snapshot(database: Database) -> None:
-    _, items = _scored(1)
-    database.call(store_scored, items=items, snapshots=[b"{}"], api_key_id=None,
+    docs, snapshots, items = _scored(1)
+    database.call(store_scored, items=items, documents=docs, snapshots=snapshots,
+                  api_key_id=None,
                   stored_at=NOW, retention_days=0)
     with database.transaction() as session:
         assert session.scalar(select(StoredAssessment.assessment_id)) == items[0][0].assessment_id
@@ -70,8 +72,9 @@ def test_retention_zero_keeps_no_snapshot(database: Database) -> None:
 
 
 def test_deleting_an_assessment_deletes_its_snapshot(database: Database) -> None:
-    _, items = _scored(2)
-    database.call(store_scored, items=items, snapshots=[b"{}", b"{}"], api_key_id=None,
+    docs, snapshots, items = _scored(2)
+    database.call(store_scored, items=items, documents=docs, snapshots=snapshots,
+                  api_key_id=None,
                   stored_at=NOW, retention_days=30)
     gone = items[0][0].assessment_id
     with database.transaction() as session:
