@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -74,6 +73,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from trueclout.fast_contract import ScorableSnapshot
 from trueclout.features.graph.build import KINDS, REPOST
 from trueclout.service.db.models import Base, UTCDateTime
+from trueclout.tables import aware_times
 
 REFRESH_JOB = "ring_table"
 
@@ -124,19 +124,12 @@ class RingRefreshState(Base):
 
 
 _KIND_CODES = {name: code for code, name in enumerate(KINDS)}
-_UTC_MICROS = pa.timestamp("us", tz="UTC")
-_WRITE_TIMES = msgspec.json.Encoder().encode
-_READ_STRINGS = msgspec.json.Decoder(list[str]).decode
 
 
 def _micros_many(times: Sequence[datetime]) -> list[int]:
-    """Aware times (as the contract parsed them) in UTC microseconds.  Written out as RFC
-    3339 by msgspec and read back by one Arrow cast: 1,200 engagement times in 0.09 ms,
-    where Arrow takes 0.3 ms from the datetime objects and a subtraction each 0.2 ms."""
-    if not times:
-        return []
-    spelt = _READ_STRINGS(_WRITE_TIMES(times))
-    return pa.array(spelt, pa.string()).cast(_UTC_MICROS).cast(pa.int64()).to_pylist()
+    """Aware times (as the contract parsed them) in UTC microseconds (``aware_times``:
+    1,200 engagement times in about 0.1 ms)."""
+    return aware_times(times).cast(pa.int64()).to_pylist() if times else []
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from trueclout.io import (
     read_tables,
     write_jsonl,
 )
-from trueclout.tables import SCHEMAS, snapshots_to_tables, tables_to_snapshots
+from trueclout.tables import SCHEMAS, aware_times, snapshots_to_tables, tables_to_snapshots
 
 
 @pytest.mark.slow
@@ -78,3 +80,18 @@ def test_json_array_and_single_object(tmp_path: Path) -> None:
     arr.write_text(json.dumps([snapshot_dict("a"), snapshot_dict("b")], indent=2))
     assert [s.account_id for s in iter_snapshots(one)] == ["acct-1"]
     assert [s.account_id for s in iter_snapshots(arr)] == ["a", "b"]
+
+
+_OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+_AWARE = st.builds(lambda t, tz: t.replace(tzinfo=tz),
+                   st.datetimes(datetime(1970, 1, 2), datetime(2100, 1, 1)), _OFFSETS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.none() | _AWARE, max_size=30))
+def test_aware_times_are_the_instants_given(values: list[datetime | None]) -> None:
+    """The text route (msgspec writes, Arrow reads) keeps each instant to the microsecond,
+    whatever the offset, and nulls as nulls."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    expected = [None if t is None else (t - epoch) // timedelta(microseconds=1) for t in values]
+    assert aware_times(values).cast(pa.int64()).to_pylist() == expected
