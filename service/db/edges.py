@@ -199,28 +199,29 @@ def store_snapshot_edges(*, session: Session, graphs: Sequence[SnapshotGraph],
 
 def _store_one(session: Session, graph: SnapshotGraph, stored_at: datetime,
                expires_at: datetime) -> None:
+    # Core statements on the session's connection: the ORM's bulk machinery costs about
+    # 0.15 ms per statement here, and nothing reads these rows back as objects.
+    connection, table = session.connection(), _SOURCES
     packed = graph.packed()
     digest = hashlib.sha256(b"".join(
         packed[c] for c in ("ids", "id_lengths", "kinds", "times_us"))).hexdigest()
     # Two attempts: a concurrent transaction may insert the account's row between our
     # look-up and our insert (PostgreSQL); the second look-up then waits for it and sees it.
     for _ in range(2):
-        current = session.execute(
-            select(GraphSource.id, GraphSource.observed_at, GraphSource.digest,
-                   GraphSource.expires_at)
-            .where(GraphSource.platform == graph.platform,
-                   GraphSource.account_id == graph.account_id)
+        current = connection.execute(
+            select(table.c.id, table.c.observed_at, table.c.digest, table.c.expires_at)
+            .where(table.c.platform == graph.platform, table.c.account_id == graph.account_id)
             .with_for_update()).one_or_none()
         if current is not None:
             if current.observed_at > graph.observed_at:
                 return  # an older snapshot: the newer one's edges stay
             if current.digest == digest:
-                session.execute(update(GraphSource).where(GraphSource.id == current.id)
-                                .values(expires_at=max(current.expires_at, expires_at)))
+                connection.execute(update(table).where(table.c.id == current.id)
+                                   .values(expires_at=max(current.expires_at, expires_at)))
                 return
             # Deleted and inserted anew (not updated): a new id tells the refresher.
-            session.execute(delete(GraphSource).where(GraphSource.id == current.id))
-        if _insert_source(session, {
+            connection.execute(delete(table).where(table.c.id == current.id))
+        if _insert_source(connection, {
                 "platform": graph.platform, "account_id": graph.account_id,
                 "observed_at": graph.observed_at, "digest": digest, "stored_at": stored_at,
                 "expires_at": expires_at, **packed}):
@@ -229,16 +230,19 @@ def _store_one(session: Session, graph: SnapshotGraph, stored_at: datetime,
         f"graph source {graph.platform}:{graph.account_id} kept changing")
 
 
-def _insert_source(session: Session, values: dict[str, Any]) -> bool:
+_SOURCES = GraphSource.__table__
+
+
+def _insert_source(connection: Connection, values: dict[str, Any]) -> bool:
     """Insert unless the account's row exists (then False), on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = (dialect_insert(GraphSource).values(**values)
+    statement = (dialect_insert(_SOURCES).values(**values)
                  .on_conflict_do_nothing(index_elements=["platform", "account_id"])
-                 .returning(GraphSource.id))
-    return session.execute(statement).scalar_one_or_none() is not None
+                 .returning(_SOURCES.c.id))
+    return connection.execute(statement).scalar_one_or_none() is not None
 
 
 def delete_expired_sources(*, session: Session, now: datetime, batch: int) -> int:

@@ -12,12 +12,13 @@ decode ``snapshot``).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import orjson
+import zstandard
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -27,11 +28,19 @@ from trueclout.service.db.assessments import store_assessments
 from trueclout.service.db.edges import SnapshotGraph, store_snapshot_edges
 from trueclout.service.db.models import Base, UTCDateTime
 
-# zlib at level 1: a 148 KiB benchmark snapshot becomes 17 KiB in 0.35 ms;
-# level 6 saves 3 KiB more for four times the CPU.  It runs in the database
-# thread, off the event loop.
-ENCODING = "zlib"
+# zstd at level 1: the 148 KiB benchmark snapshot becomes 10 KiB in 0.12 ms, where
+# zlib at level 1 (the encoding until 2026-12-07, still read) made 18 KiB in 0.39 ms
+# and took 0.64 ms to read back against zstd's 0.05.  It runs in the database thread,
+# off the event loop.
+ENCODING = "zstd"
 COMPRESSION_LEVEL = 1
+# A (de)compressor per call: they are not safe to share between the database threads,
+# and a new one costs about 0.02 ms.  Rows stored before or since the switch say which
+# decoder reads them.
+_DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "zstd": lambda data: zstandard.ZstdDecompressor().decompress(data),
+    "zlib": zlib.decompress,
+}
 
 
 class ScoredSnapshot(Base):
@@ -60,14 +69,15 @@ class ScoredSnapshot(Base):
 def encode_snapshot(document: bytes | Any) -> tuple[bytes, int]:
     """(compressed bytes, uncompressed size) of a snapshot given as JSON bytes or a JSON value."""
     raw = document if isinstance(document, bytes) else orjson.dumps(document)
-    return zlib.compress(raw, COMPRESSION_LEVEL), len(raw)
+    return zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compress(raw), len(raw)
 
 
 def decode_snapshot(data: bytes, encoding: str) -> bytes:
     """The snapshot's JSON bytes, as they were stored."""
-    if encoding != ENCODING:
+    decoder = _DECODERS.get(encoding)
+    if decoder is None:
         raise ValueError(f"unknown snapshot encoding {encoding!r}")
-    return zlib.decompress(data)
+    return decoder(data)
 
 
 def store_scored(

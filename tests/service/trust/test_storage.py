@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -16,7 +17,14 @@ from tests.service.trust.conftest import count_rows
 from trueclout.contract import AccountSnapshot
 from trueclout.service.db.engine import Database
 from trueclout.service.db.models import StoredAssessment
-from trueclout.service.db.snapshots import ScoredSnapshot, find_scored_snapshot, store_scored
+from trueclout.service.db.snapshots import (
+    ENCODING,
+    ScoredSnapshot,
+    decode_snapshot,
+    encode_snapshot,
+    find_scored_snapshot,
+    store_scored,
+)
 from trueclout.service.db.trust import (
     NewTrustReport,
     delete_expired_trust_reports,
@@ -138,3 +146,15 @@ def test_a_dry_run_or_a_failed_write_keeps_no_snapshot(trust_service: Service,
                 response = client.post("/v1/score", json=unique_snapshot())
             assert_error(response, 503, "storage_error")
     assert count_rows(trust_service, ScoredSnapshot) == before
+
+
+def test_snapshots_stored_before_zstd_still_read_back() -> None:
+    """Rows written with zlib (the encoding until 2026-12-07) decode as before; new rows are
+    zstd; an encoding nobody wrote is refused, not guessed."""
+    raw = orjson.dumps(snapshot_dict())
+    data, size = encode_snapshot(raw)
+    assert (ENCODING, size) == ("zstd", len(raw)) and len(data) < len(raw)
+    assert decode_snapshot(data, "zstd") == raw
+    assert decode_snapshot(zlib.compress(raw, 1), "zlib") == raw
+    with pytest.raises(ValueError, match="unknown snapshot encoding 'br'"):
+        decode_snapshot(data, "br")
