@@ -240,16 +240,15 @@ def conform(table: pa.Table, name: str, *, read: Collection[str] | None = None,
         [f.with_type(col.type) for f, col in zip(schema, columns, strict=True)]))
 
 
-def concat_tables(parts: Iterable[SnapshotTables]) -> SnapshotTables:
+def concat_tables(parts: Iterable[SnapshotTables], *, combine: bool = True) -> SnapshotTables:
+    """The parts one after the other; ``combine=False`` keeps their chunks (no copy), for
+    tables that are only written out next."""
     parts = list(parts)
     if not parts:
         return empty_tables()
-    return SnapshotTables(
-        **{
-            name: pa.concat_tables([p[name] for p in parts]).combine_chunks()
-            for name in TABLE_NAMES
-        }
-    )
+    joined = {name: pa.concat_tables([p[name] for p in parts]) for name in TABLE_NAMES}
+    return SnapshotTables(**{name: table.combine_chunks() if combine else table
+                             for name, table in joined.items()})
 
 
 def _row_getter(attrs: list[str]) -> Callable[[Any], tuple]:

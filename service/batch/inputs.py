@@ -47,6 +47,10 @@ MAX_REPORTED_LINES = 200
 # JSON Lines is decoded this many bytes (whole lines) at a time: enough lines that
 # per-block costs vanish, few enough that a block's Python objects stay small.
 BLOCK_BYTES = 16 * 2**20
+# The staged folder lives for one run: lz4 writes it faster than zstd and is read back
+# at twice the speed (10,000 benchmark accounts: 0.97 / 0.69 s against 1.14 / 1.46 s,
+# 99 MiB against 70), which the graph stage and every chunk pay.
+STAGING_COMPRESSION = "lz4"
 
 
 class OnError(StrEnum):
@@ -154,7 +158,7 @@ def _stage_json(source: Path, folder: Path, on_error: OnError, report: Report,
     invalid = 0
     batch: list = []
     valid = 0
-    with TablesWriter(folder) as writer:
+    with TablesWriter(folder, compression=STAGING_COMPRESSION) as writer:
         for record in iter_records(source):
             if record.error is not None:
                 invalid += 1
@@ -190,7 +194,7 @@ def _stage_json_lines(source: Path, folder: Path, on_error: OnError, report: Rep
     """Decode blocks of lines (``batch.decode``); write the valid snapshots by chunks of
     ``chunk_accounts``, as the record-by-record path did; return the bad count."""
     invalid = valid = 0
-    with TablesWriter(folder) as writer:
+    with TablesWriter(folder, compression=STAGING_COMPRESSION) as writer:
         chunks = _Chunker(writer, chunk_accounts)
         before = 0  # lines of the blocks already read
         for block in _decoded_blocks(source):
@@ -242,7 +246,7 @@ class _Chunker:
         if len(self.parts) == 1:
             tables, counts = self.parts[0]
         else:
-            tables = concat_tables(t for t, _ in self.parts)
+            tables = concat_tables((t for t, _ in self.parts), combine=False)  # written next
             counts = {name: np.concatenate([c[name] for _, c in self.parts])
                       for name in TABLE_NAMES}
         self.writer.write(slice_accounts(tables, counts, 0, n)[0])
