@@ -25,6 +25,7 @@ from trueclout.service.runtime.logs import configure_logging
 from trueclout.service.runtime.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from trueclout.service.runtime.ratelimit import RateLimiter
 from trueclout.service.runtime.ring_refresh import PeriodicRingRefresh
+from trueclout.service.runtime.tasks import PeriodicCheckpoint
 from trueclout.service.scoring.scorer import Scorer, load_scorer
 from trueclout.service.web.errors import PageErrorsMiddleware
 from trueclout.service.web.main import PAGE_ROUTERS
@@ -61,13 +62,14 @@ def create_app(
     configure_logging(settings.log_level)
     scorer = scorer if scorer is not None else load_scorer(settings)
     owns_database = database is None
-    database = database or Database.from_settings(settings)
+    database = database or Database.from_settings(settings, background_checkpoints=True)
     model_version = _publish_model(scorer)
     drift = drift if drift is not None else build_monitor(settings, scorer)
     if drift is not None:
         scorer = ObservingScorer(scorer, drift)
     purge = PeriodicPurge(database, settings.purge_interval_hours)
     ring_refresh = PeriodicRingRefresh(database, settings)
+    checkpoints = PeriodicCheckpoint(database)
     metrics.watch_ring_table(settings.resolved_ring_table)
 
     @asynccontextmanager
@@ -78,6 +80,7 @@ def create_app(
             gc.collect()
             gc.freeze()
         purge.start()
+        checkpoints.start()
         ring_refresh.start()
         if drift is not None:
             drift.start(settings.drift_refresh_seconds)
@@ -85,6 +88,7 @@ def create_app(
         if drift is not None:
             await drift.stop()
         await ring_refresh.stop()
+        await checkpoints.stop()
         await purge.stop()
         if owns_database:
             database.dispose()

@@ -1,5 +1,5 @@
-"""The server's own background loops (drift figures, purges, ring refresh): run and stopped
-the same way."""
+"""The server's own background loops (drift figures, purges, ring refresh, WAL checkpoints):
+run and stopped the same way."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trueclout.service.db.engine import Database
+
+log = logging.getLogger(__name__)
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:
@@ -50,3 +55,34 @@ class PeriodicLoop:
             except Exception:  # noqa: BLE001 - the next turn retries
                 self.log.exception(self.failure)
             await asyncio.sleep(self.interval)
+
+
+# Often enough that each checkpoint copies about a second of writes (~1.4 MB at 70 stored
+# scorings a second), off the requests' path.
+CHECKPOINT_SECONDS = 1.0
+
+
+class PeriodicCheckpoint:
+    """Copies SQLite's write-ahead log into the database every ``CHECKPOINT_SECONDS``, in a
+    worker thread, for a database built with ``background_checkpoints`` (otherwise SQLite
+    does it inside whichever commit crosses 1,000 pages, and that request waits for it).
+    With several workers each runs it; SQLite lets one checkpoint at a time."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        interval = CHECKPOINT_SECONDS if database.background_checkpoints else 0.0
+        self._loop = PeriodicLoop("trueclout-wal-checkpoint", interval, self._turn,
+                                  failure="the WAL checkpoint failed; it will be retried",
+                                  log=log)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        # What the last second wrote is copied when the engine closes its connections.
+        await self._loop.stop()
+
+    async def _turn(self) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(self.database.checkpoint)
