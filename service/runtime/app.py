@@ -25,7 +25,7 @@ from trueclout.service.runtime.logs import configure_logging
 from trueclout.service.runtime.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from trueclout.service.runtime.ratelimit import RateLimiter
 from trueclout.service.runtime.ring_refresh import PeriodicRingRefresh
-from trueclout.service.runtime.tasks import PeriodicCheckpoint
+from trueclout.service.runtime.tasks import checkpoint_loop
 from trueclout.service.scoring.scorer import Scorer, load_scorer
 from trueclout.service.web.errors import PageErrorsMiddleware
 from trueclout.service.web.main import PAGE_ROUTERS
@@ -69,7 +69,7 @@ def create_app(
         scorer = ObservingScorer(scorer, drift)
     purge = PeriodicPurge(database, settings.purge_interval_hours)
     ring_refresh = PeriodicRingRefresh(database, settings)
-    checkpoints = PeriodicCheckpoint(database)
+    checkpoints = checkpoint_loop(database)
     metrics.watch_ring_table(settings.resolved_ring_table)
 
     @asynccontextmanager

@@ -62,27 +62,18 @@ class PeriodicLoop:
 CHECKPOINT_SECONDS = 1.0
 
 
-class PeriodicCheckpoint:
-    """Copies SQLite's write-ahead log into the database every ``CHECKPOINT_SECONDS``, in a
-    worker thread, for a database built with ``background_checkpoints`` (otherwise SQLite
-    does it inside whichever commit crosses 1,000 pages, and that request waits for it).
-    With several workers each runs it; SQLite lets one checkpoint at a time."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        interval = CHECKPOINT_SECONDS if database.background_checkpoints else 0.0
-        self._loop = PeriodicLoop("trueclout-wal-checkpoint", interval, self._turn,
-                                  failure="the WAL checkpoint failed; it will be retried",
-                                  log=log)
-
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        # What the last second wrote is copied when the engine closes its connections.
-        await self._loop.stop()
-
-    async def _turn(self) -> None:
+def checkpoint_loop(database: Database) -> PeriodicLoop:
+    """The loop that copies SQLite's write-ahead log into the database every
+    ``CHECKPOINT_SECONDS``, in a worker thread, for a database built with
+    ``background_checkpoints`` (otherwise SQLite does it inside whichever commit crosses
+    1,000 pages, and that request waits for it; other databases get a loop that never
+    starts).  With several workers each runs it; SQLite lets one checkpoint at a time.
+    What the last second wrote is copied when the engine closes its connections."""
+    async def turn() -> None:
         from starlette.concurrency import run_in_threadpool
 
-        await run_in_threadpool(self.database.checkpoint)
+        await run_in_threadpool(database.checkpoint)
+
+    return PeriodicLoop("trueclout-wal-checkpoint",
+                        CHECKPOINT_SECONDS if database.background_checkpoints else 0.0, turn,
+                        failure="the WAL checkpoint failed; it will be retried", log=log)
