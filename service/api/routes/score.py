@@ -1,7 +1,7 @@
 """Scoring: ``POST /v1/score`` (one snapshot) and ``POST /v1/score/batch`` (many, one result each).
 
-Both read the body raw, validate it (one snapshot: msgspec first, ``fast_contract``;
-a batch's items: pydantic) and score it
+Both read the body raw, validate each snapshot the same way (msgspec first,
+``fast_contract``; what it cannot vouch for, pydantic's own JSON parser) and score it
 in a scoring thread (``scoring.offload``: CPU work never blocks the event
 loop, so ``/healthz`` and other requests answer while a snapshot is scored),
 and write to the database in a worker thread, in one transaction per request.  With ``store`` (the
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import msgspec
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from trueclout.assessment import Assessment
 from trueclout.contract import AccountSnapshot, describe_errors, field_names
-from trueclout.fast_contract import ScorableSnapshot
+from trueclout.fast_contract import ScorableSnapshot, read_snapshot_json
 from trueclout.files import utc_now
 from trueclout.service.api import API_PREFIX
 from trueclout.service.api.deps import (
@@ -142,6 +143,15 @@ class _BatchEnvelope(BaseModel):
 _BATCH_KEYS = frozenset({"snapshots"}) | (field_names(AccountSnapshot) or frozenset())
 
 
+class _RawItems(msgspec.Struct):
+    """The envelope with each item left as its own bytes (msgspec slices, parses nothing)."""
+
+    snapshots: list[msgspec.Raw]
+
+
+_RAW_ITEMS = msgspec.json.Decoder(_RawItems).decode
+
+
 async def _parse_batch(request: Request, max_items: int) -> list[Any]:
     envelope = await parse_body(request, _BatchEnvelope, "batch request", known_keys=_BATCH_KEYS)
     if len(envelope.snapshots) > max_items:
@@ -151,6 +161,16 @@ async def _parse_batch(request: Request, max_items: int) -> list[Any]:
     return envelope.snapshots
 
 
+def _items_json(body: bytes, parsed: list[Any]) -> list[bytes]:
+    """Each item's own JSON bytes, as received, from a body whose envelope passed the
+    contract's checks (msgspec slices it, parsing no item); should msgspec refuse JSON that
+    orjson took, the parsed items written out again."""
+    try:
+        return [bytes(item) for item in _RAW_ITEMS(body).snapshots]
+    except msgspec.DecodeError:
+        return [orjson.dumps(item) for item in parsed]
+
+
 def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
     details = describe_errors(exc)
     return {"code": "validation_error",
@@ -158,20 +178,23 @@ def _item_error(exc: ValidationError, request_id: str | None) -> dict[str, Any]:
             "request_id": request_id, "details": details}
 
 
-def _score_items(scorer: Scorer, items: list[Any], request_id: str | None) -> tuple[
-        list[dict[str, Any] | None], list[tuple[int, AccountSnapshot]], list[Assessment],
-        list[str]]:
-    """Each item validated, the valid ones scored and serialised (in a scoring thread):
-    per-item errors in place, the valid items with their positions, assessments, bodies."""
+def _score_items(scorer: Scorer, body: bytes, parsed: list[Any], request_id: str | None
+                 ) -> tuple[list[bytes], list[dict[str, Any] | None],
+                            list[tuple[int, ScorableSnapshot]], list[Assessment], list[str]]:
+    """Each item validated as ``POST /v1/score`` validates a body (``read_snapshot_json``:
+    the same verdicts and field paths), the valid ones scored and serialised (in a scoring
+    thread): the items' JSON, per-item errors in place, the valid items with their
+    positions, assessments, bodies."""
+    items = _items_json(body, parsed)
     results: list[dict[str, Any] | None] = [None] * len(items)
-    valid: list[tuple[int, AccountSnapshot]] = []
+    valid: list[tuple[int, ScorableSnapshot]] = []
     for i, item in enumerate(items):
         try:
-            valid.append((i, AccountSnapshot.model_validate(item)))
+            valid.append((i, read_snapshot_json(item)))
         except ValidationError as exc:
             results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
     assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []
-    return results, valid, assessments, [assessment_json(a) for a in assessments]
+    return items, results, valid, assessments, [assessment_json(a) for a in assessments]
 
 
 @router.post(
@@ -197,8 +220,8 @@ async def score_batch(
     if idempotency is not None and (replayed := await idempotency.replay()) is not None:
         return replayed
     request_id = request_id_of(request.scope)
-    results, valid, assessments, bodies = await off_loop(
-        _score_items, scorer, items, request_id)
+    items_json, results, valid, assessments, bodies = await off_loop(
+        _score_items, scorer, await request.body(), items, request_id)
     for (i, _), body in zip(valid, bodies, strict=True):
         results[i] = {"index": i, "status": "ok", "assessment": orjson.Fragment(body)}
     answer = orjson.dumps({"results": results, "scored": len(assessments),
@@ -206,7 +229,7 @@ async def score_batch(
                            "stored": bool(store and assessments)})
     try:
         await _keep(database, settings, key, list(zip(assessments, bodies, strict=True)),
-                    [items[i] for i, _ in valid], [s for _, s in valid], store=store,
+                    [items_json[i] for i, _ in valid], [s for _, s in valid], store=store,
                     also=_recorder(idempotency, answer, assessments))
     except StorageError as exc:
         return await first_answer(idempotency, exc)

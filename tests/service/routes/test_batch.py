@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import orjson
+
 from tests.factories import mutate
 from tests.service.conftest import Service
 from tests.service.helpers import assert_error, unique_snapshot, write_lock
+from trueclout.files import utc_now
+from trueclout.service.api.routes.score import _items_json
 from trueclout.service.api.schemas import BatchResponse
+from trueclout.service.db.snapshots import find_scored_snapshot
 
 
 def test_each_item_gets_its_own_result_in_order(service: Service, platform_key: str) -> None:
@@ -59,3 +64,35 @@ def test_dry_run_batch_stores_nothing(service: Service, platform_key: str) -> No
     assert response.status_code == 200
     assert response.json()["stored"] is False
     assert service.count() == before
+
+
+def test_an_item_is_read_as_a_single_score_body_is(service: Service, platform_key: str) -> None:
+    """The same verdict and the same named problems as ``POST /v1/score`` gives the same
+    JSON; a valid item is stored as the bytes received for it."""
+    bad = [mutate(unique_snapshot(), "posts[0].created_at", "yesterday"),
+           mutate(unique_snapshot(), "profile.followers_count", -1),
+           mutate(unique_snapshot(), "engagements[1].post_id", "no such post")]
+    good = unique_snapshot()
+    items = [orjson.dumps(d) for d in bad] + [b'{ "account_id" :' + orjson.dumps(
+        good["account_id"]) + b"," + orjson.dumps(good)[1:].replace(
+        b'"account_id":' + orjson.dumps(good["account_id"]) + b",", b"", 1)]
+    body = b'{"snapshots": [' + b", ".join(items) + b"]}"
+    with service.client(platform_key) as client:
+        batch = client.post("/v1/score/batch", content=body,
+                            headers={"Content-Type": "application/json"}).json()
+        for i, raw in enumerate(items[:3]):
+            single = client.post("/v1/score", content=raw,
+                                 headers={"Content-Type": "application/json"}).json()
+            assert batch["results"][i]["error"]["details"] == single["error"]["details"]
+    ok = batch["results"][3]
+    assert ok["status"] == "ok"
+    found = service.database.call(find_scored_snapshot,
+                                  assessment_id=ok["assessment"]["assessment_id"], now=utc_now())
+    assert found.snapshot_json == items[3]  # its spacing and key order, as sent
+
+
+def test_items_msgspec_refuses_are_written_out_from_the_parse() -> None:
+    parsed = [{"account_id": "a"}, [1, 2]]
+    assert _items_json(b'{"snapshots": [{"account_id": "a"}, [1,2]]}', parsed) == [
+        b'{"account_id": "a"}', b"[1,2]"]
+    assert _items_json(b"not what was parsed", parsed) == [orjson.dumps(p) for p in parsed]
