@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from trueclout.features.families.audience import ShareEstimate
 from trueclout.features.families.fingerprints import wilson_interval
@@ -145,7 +145,7 @@ class AdjustedCount:
         """
         k = np.asarray(flagged, dtype=np.float64)
         n = np.asarray(sampled, dtype=np.float64)
-        z = float(norm.ppf(0.5 + self.level / 2))
+        z = float(ndtri(0.5 + self.level / 2))  # norm.ppf without its ~40 µs of overhead
         t, f = self.tpr, self.fpr
         gap = t - f
         # Rates pulled half a case toward 1/2 for their sampling error: a measured 0 keeps doubt.
