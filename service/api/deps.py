@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -30,6 +31,7 @@ from trueclout.settings import Settings
 
 C = TypeVar("C")
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 # Paged lists (history, the analysts' queue): newest first, continued with ``before``.
 MAX_PAGE = 500
@@ -137,21 +139,21 @@ async def parse_body(request: Request, model: type[M], what: str = "snapshot", *
     routes read bodies themselves; 415 for a body not sent as JSON, 400 for no JSON, 422
     naming each field.  Validated in a scoring thread (``scoring.offload``): a 150 KB
     snapshot takes milliseconds, a batch of them far more, and the loop keeps answering."""
-    require_json(request)
-    raw = await request.body()
-    try:
-        return await off_loop(validate_json, model, raw, known_keys=known_keys)
-    except ValidationError as exc:
-        raise invalid_snapshot(exc, what=what) from None
+    return await _read_body(request, partial(validate_json, model, known_keys=known_keys), what)
 
 
 async def parse_snapshot(request: Request) -> ScorableSnapshot:
     """The body as one AccountSnapshot, as ``parse_body`` would accept or refuse it, read
     the fast way (``fast_contract.read_snapshot_json``: msgspec Structs that scoring reads
     directly; a body it cannot vouch for gets ``validate_json`` and its errors)."""
+    return await _read_body(request, read_snapshot_json, "snapshot")
+
+
+async def _read_body(request: Request, read: Callable[[bytes], R], what: str) -> R:
+    """``read`` of the raw body in a scoring thread; its ValidationError as the API's 4xx."""
     require_json(request)
     raw = await request.body()
     try:
-        return await off_loop(read_snapshot_json, raw)
+        return await off_loop(read, raw)
     except ValidationError as exc:
-        raise invalid_snapshot(exc, what="snapshot") from None
+        raise invalid_snapshot(exc, what=what) from None
