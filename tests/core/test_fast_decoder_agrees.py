@@ -269,3 +269,15 @@ def test_the_fast_path_gives_the_same_assessments_on_a_simulated_world() -> None
     world = simulate_world(60, seed=17)
     raws = [s.model_dump_json().encode() for s in tables_to_snapshots(world.tables)]
     _assert_same_assessments(raws)
+
+
+def test_keys_checked_skips_only_the_repeated_key_check() -> None:
+    """For bytes inside a document validate_json accepted (a batch envelope): the same
+    Struct as the full check gives, and a repeated key, which such a document cannot hold,
+    is the one thing no longer looked for."""
+    raw = snapshot_bytes()
+    assert decode_snapshot(raw, keys_checked=True) == decode_snapshot(raw)
+    repeated = raw.replace(b'{"account_id":', b'{"account_id":"x","account_id":', 1)
+    assert repeated != raw
+    assert decode_snapshot(repeated) is None
+    assert decode_snapshot(repeated, keys_checked=True) is not None

@@ -190,7 +190,8 @@ def _score_items(scorer: Scorer, body: bytes, parsed: list[Any], request_id: str
     valid: list[tuple[int, ScorableSnapshot]] = []
     for i, item in enumerate(items):
         try:
-            valid.append((i, read_snapshot_json(item)))
+            # The envelope passed validate_json: no object in it repeats a key.
+            valid.append((i, read_snapshot_json(item, keys_checked=True)))
         except ValidationError as exc:
             results[i] = {"index": i, "status": "error", "error": _item_error(exc, request_id)}
     assessments = scorer.assess_many([s for _, s in valid], scored_at=utc_now()) if valid else []

@@ -96,3 +96,15 @@ def test_items_msgspec_refuses_are_written_out_from_the_parse() -> None:
     assert _items_json(b'{"snapshots": [{"account_id": "a"}, [1,2]]}', parsed) == [
         b'{"account_id": "a"}', b"[1,2]"]
     assert _items_json(b"not what was parsed", parsed) == [orjson.dumps(p) for p in parsed]
+
+
+def test_an_item_repeating_a_key_fails_the_whole_envelope(service: Service,
+                                                          platform_key: str) -> None:
+    """What lets items skip their own repeated-key check: the envelope is refused first."""
+    item = orjson.dumps(unique_snapshot())
+    repeated = item.replace(b'{"account_id":', b'{"account_id":"x","account_id":', 1)
+    assert repeated != item
+    with service.client(platform_key) as client:
+        response = client.post("/v1/score/batch", content=b'{"snapshots": [' + repeated + b"]}",
+                               headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500 and "Traceback" not in response.text
