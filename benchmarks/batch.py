@@ -21,9 +21,11 @@ processes taking turns: decoded in blocks (``batch.decode``) and, with
 ``--old-stage``, record by record through the models (the path before the
 block decoder); both must stage the same tables.  Each runner then scores it in a fresh child
 process with the shipped default model: ``in-process`` (chunks, one after
-the other) and ``dask`` (a new ``LocalCluster``: one worker process per
-core, one thread each; its start-up is included in the wall time, as a user
-pays it).
+the other, in one process), ``processes`` (the same run with a spawned
+worker process per core reading the edge parts and scoring the chunks, as
+``trueclout batch`` runs by default) and ``dask`` (a new ``LocalCluster``:
+one worker process per core, one thread each).  Worker start-up is included
+in the wall time, as a user pays it.
 
 Printed per runner: accounts per second over the whole run, wall seconds,
 CPU seconds of the client process and (Dask) of the worker processes, wall
@@ -76,12 +78,14 @@ def world_folder(accounts: int, seed: int, cache: Path, engagement_scale: float,
 
 def child(runner: str, data: Path, out: Path, chunk_accounts: int) -> dict:
     """Score ``data`` with one runner in this (fresh) process; returns the figures."""
+    from trueclout.cluster import available_cores
     from trueclout.models.artifact import SHIPPED_DIR
     from trueclout.service.batch.chunk import ArtifactScorerSpec
     from trueclout.service.batch.run import BatchOptions, run_batch
 
     spec = ArtifactScorerSpec(str(SHIPPED_DIR))
-    options = BatchOptions(chunk_accounts=chunk_accounts, run_id="benchmark")
+    options = BatchOptions(chunk_accounts=chunk_accounts, run_id="benchmark",
+                           workers=available_cores() if runner == "processes" else 1)
     if runner == "records":  # in-process, JSON Lines staged as before batch.decode
         from trueclout.service.batch import inputs
 
@@ -228,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engagement-scale", type=float, default=0.1)
     parser.add_argument("--followers-sample", type=int, default=50)
     parser.add_argument("--chunk-accounts", type=int, default=2_000)
-    parser.add_argument("--runners", default="in-process,dask")
+    parser.add_argument("--runners", default="in-process,processes,dask",
+                        help="in-process (one process), processes (in-process with a worker "
+                        "process per core, as `trueclout batch` runs by default), dask, records")
     parser.add_argument("--graph-only", action="store_true",
                         help="compare the graph stage's peak memory: lean vs old ingestion")
     parser.add_argument("--jsonl", action="store_true",

@@ -8,6 +8,8 @@ give identical rows by construction and cost scales with rows, not accounts.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -74,6 +76,20 @@ def compute_features(
         sufficiency=sufficiency,
         context=context,
     )
+
+
+def with_graph(frame: FeatureFrame, graph: pa.Table | None) -> FeatureFrame:
+    """``frame`` (computed without a ring table) with its graph columns read from ``graph``.
+
+    The same rows ``compute_features(..., graph=graph)`` gives: the graph
+    features are only looked up, so a batch run can compute the rest while
+    the rings are still being detected.
+    """
+    looked_up = lookup_graph(graph, pa.array(frame.account_ids, pa.string()), GRAPH_COLUMNS)
+    values = frame.values.copy()
+    for name, column in zip(GRAPH_FEATURES, GRAPH_COLUMNS, strict=True):
+        values[:, frame.names.index(name)] = looked_up[column]
+    return replace(frame, values=values)
 
 
 def _check_family(family: str, result: FamilyResult) -> None:

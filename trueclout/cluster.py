@@ -15,6 +15,7 @@ Dask is imported inside the functions: the CLI starts fast without it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections import deque
@@ -60,7 +61,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
         finally:
             client.close()
         return
-    workers = n_workers or max(1, os.cpu_count() or 1)
+    workers = n_workers or available_cores()
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, memory_limit=memory_limit,
                            env=dict(WORKER_ENV))
@@ -69,6 +70,14 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
             yield client
     finally:
         cluster.close()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _quiet_openmp() -> None:
@@ -91,11 +100,27 @@ def ordered_map(client: Client, fn: Callable[..., Any], items: Iterable[Any], *,
     most that many others.  ``kwargs`` that are large should be scattered
     futures.  A task's exception is raised here, as it was raised there.
     """
-    limit = in_flight or 2 * worker_count(client)
     run = uuid.uuid4().hex[:12]
+    numbers = itertools.count()
+
+    def submit(item: Any) -> Any:
+        return client.submit(fn, item, key=f"{key_prefix}-{run}-{next(numbers)}", **kwargs)
+
+    def collect(future: Any) -> Any:
+        result = future.result()
+        future.release()
+        return result
+
+    return in_order(submit, collect, items, in_flight or 2 * worker_count(client),
+                    cancel=lambda future: future.cancel())
+
+
+def in_order(submit: Callable[[Any], Any], collect: Callable[[Any], Any], items: Iterable[Any],
+             limit: int, *, cancel: Callable[[Any], None] | None = None) -> Iterator[Any]:
+    """``collect(submit(item))`` for every item, in item order, with at most ``limit``
+    submitted items not yet collected (``cancel`` drops them if the caller stops early)."""
     pending: deque[Any] = deque()
     source = iter(items)
-    index = 0
     exhausted = False
     try:
         while True:
@@ -104,18 +129,14 @@ def ordered_map(client: Client, fn: Callable[..., Any], items: Iterable[Any], *,
                 if item is _END:
                     exhausted = True
                     break
-                pending.append(client.submit(fn, item, key=f"{key_prefix}-{run}-{index}",
-                                             **kwargs))
-                index += 1
+                pending.append(submit(item))
             if not pending:
                 return
-            future = pending.popleft()
-            result = future.result()
-            future.release()
-            yield result
+            yield collect(pending.popleft())
     finally:
-        for future in pending:  # the caller stopped early or a task failed
-            future.cancel()
+        if cancel is not None:
+            for handle in pending:  # the caller stopped early or a task failed
+                cancel(handle)
 
 
 _END = object()

@@ -73,10 +73,17 @@ class ChunkScorer(Protocol):
     model_version: str
 
     def assess_tables(self, tables: SnapshotTables, graph: pa.Table | None, *,
-                      scored_at: datetime, times: StageTimes, keep_features: bool
+                      scored_at: datetime, times: StageTimes, keep_features: bool,
+                      features: FeatureFrame | None = None,
                       ) -> tuple[Sequence[Assessment], FeatureFrame | None]:
         """One assessment per ``tables.profiles`` row, in that order; the feature frame
-        too when ``keep_features``.  Records stage times (features, predict, compose)."""
+        too when ``keep_features``.  ``features``: the frame ``features_without_graph``
+        gave for these tables, if it ran earlier.  Records stage times (features,
+        predict, compose)."""
+        ...
+
+    def features_without_graph(self, tables: SnapshotTables) -> FeatureFrame:
+        """The accounts' features before the ring table exists (graph columns unknown)."""
         ...
 
 
@@ -108,12 +115,17 @@ def batch_assessment_ids(run_id: str, account_ids: pa.Array | pa.ChunkedArray) -
 
 
 def score_chunk(tables: SnapshotTables, graph: pa.Table | None, spec: ScorerSpec, *,
-                scored_at: datetime, run_id: str, keep_features: bool = False) -> ChunkOutput:
-    """Assess one chunk of whole accounts; rows in ``tables.profiles`` order."""
+                scored_at: datetime, run_id: str, keep_features: bool = False,
+                features: FeatureFrame | None = None) -> ChunkOutput:
+    """Assess one chunk of whole accounts; rows in ``tables.profiles`` order.
+
+    ``features``: the chunk's frame computed before the ring table existed
+    (``ChunkScorer.features_without_graph``), or None to compute it here.
+    """
     times = StageTimes()
     scorer = scorer_for(spec)
     assessments, frame = scorer.assess_tables(tables, graph, scored_at=scored_at, times=times,
-                                              keep_features=keep_features)
+                                              keep_features=keep_features, features=features)
     with times.stage("compose"):
         table = assessments_to_table(assessments)
         table = table.set_column(table.schema.get_field_index("assessment_id"), "assessment_id",
@@ -149,13 +161,15 @@ class AssessScorer:
         self.model_version = artifact.version
 
     def assess_tables(self, tables: SnapshotTables, graph: pa.Table | None, *,
-                      scored_at: datetime, times: StageTimes, keep_features: bool
+                      scored_at: datetime, times: StageTimes, keep_features: bool,
+                      features: FeatureFrame | None = None,
                       ) -> tuple[Sequence[Assessment], FeatureFrame | None]:
         from trueclout.service.scoring.assess import judge, to_assessments
 
         timed = _TimedPredict(self.artifact)
         started = _Clock.now()
-        judgement = judge(tables, timed, graph=graph)  # type: ignore[arg-type]
+        judgement = judge(tables, timed, graph=graph,  # type: ignore[arg-type]
+                          features=features)
         judged = _Clock.now()
         assessments = to_assessments(judgement, tables, self.artifact, scored_at=scored_at)
         done = _Clock.now()
@@ -166,6 +180,11 @@ class AssessScorer:
         times.add("compose", *judged.minus(predict_end))
         times.add("compose", *done.minus(judged))
         return assessments, judgement.frame if keep_features else None
+
+    def features_without_graph(self, tables: SnapshotTables) -> FeatureFrame:
+        from trueclout.features.pipeline import compute_features
+
+        return compute_features(tables, audience_scorer=self.artifact.follower_model)
 
 
 @dataclass(frozen=True)

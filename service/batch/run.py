@@ -14,9 +14,11 @@ The run, whatever executes it:
 
 In-process (the default, ``run_batch``) the chunks are read one after the
 other, so memory is bounded by a chunk and the graph's compact arrays,
-whatever the number of accounts.  ``batch.on_dask.run_batch_on_dask`` runs
-steps 2 and 3 on a Dask cluster with the same functions per partition.
-Rows come out in input order either way.
+whatever the number of accounts.  With ``workers`` > 1, steps 2 (the edge
+parts) and 3 run in that many worker processes (``batch.processes``), as
+``batch.on_dask.run_batch_on_dask`` runs them on a Dask cluster, with the
+same functions per partition (``batch.spread``).  Rows come out in input
+order either way.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ import pyarrow as pa
 
 from trueclout.errors import UserError
 from trueclout.files import utc_now
-from trueclout.io import DEFAULT_CHUNK_ACCOUNTS, iter_table_chunks
+from trueclout.io import (
+    DEFAULT_CHUNK_ACCOUNTS,
+    InputError,
+    TableSpan,
+    iter_table_chunks,
+    plan_table_chunks,
+)
 from trueclout.progress import Progress, SilentProgress
 from trueclout.service.batch.chunk import ScorerSpec, StageTimes, score_chunk, scorer_for
 from trueclout.service.batch.graph import EdgeStats, RingRows, detect_rings_streaming
@@ -50,6 +58,7 @@ class BatchOptions:
     """Everything that shapes a run but the input, the output and the model."""
 
     chunk_accounts: int = DEFAULT_CHUNK_ACCOUNTS
+    workers: int = 1  # processes for the edge parts and the scoring (in-process runs)
     ring_table: Path | None = None
     no_rings: bool = False
     features_out: Path | None = None
@@ -60,6 +69,8 @@ class BatchOptions:
     def __post_init__(self) -> None:
         if self.chunk_accounts < 1:
             raise UserError("--chunk-accounts must be at least 1")
+        if self.workers < 1:
+            raise UserError("--workers must be at least 1")
         if self.ring_table is not None and self.no_rings:
             raise UserError("--ring-table and --no-rings contradict each other; pass one")
         if self.scored_at.tzinfo is None:
@@ -200,45 +211,81 @@ def read_chunks(folder: Path, chunk_accounts: int) -> Iterator[SnapshotTables]:
 
 def run_batch(source: Path, out: Path, spec: ScorerSpec, options: BatchOptions, *,
               progress: Progress | None = None) -> BatchResult:
-    """Score every account of ``source`` in this process, chunk by chunk, into ``out``."""
+    """Score every account of ``source`` on this machine, chunk by chunk, into ``out``.
+
+    With ``options.workers`` > 1 and more than one chunk, worker processes
+    read the edge parts and score the chunks; an input folder whose rows are
+    not grouped by account cannot be split so, and is read in one stream here.
+    """
     progress = progress or SilentProgress()
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    started = time.perf_counter(), time.process_time()
     times = StageTimes()
     check_output(out, options)
     with times.stage("read"):
         inp = open_batch_input(source, stage_in=out.parent, on_error=options.on_error,
                                report=progress.note, chunk_accounts=options.chunk_accounts)
     try:
-        graph_stages: dict[str, float] = {}
-        ring, stats = ring_table_for(inp, options, times, progress, graph_stages)
-        rows = RingRows.of(ring, inp.account_ids)
-        del ring
-        scorer = scorer_for(spec)
-        with BatchOutputs(out, options, (scorer.model_name, scorer.model_version),
-                          source) as outputs:
-            progress.start("scoring", inp.n_accounts)
-            start = 0
-            chunks = read_chunks(inp.folder, options.chunk_accounts)
-            while True:
-                with times.stage("read"):
-                    chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                stop = start + chunk.num_accounts
-                result = score_chunk(chunk, rows.rows(start, stop), spec,
-                                     scored_at=options.scored_at, run_id=options.run_id,
-                                     keep_features=outputs.features is not None)
-                times.merge(result.times)
-                with times.stage("write"):
-                    outputs.write(result.assessments, result.features)
-                progress.advance(chunk.num_accounts)
-                start = stop
-            with times.stage("write"):
-                outputs.commit()
+        spans = _worker_spans(inp, options, progress)
+        if spans is not None:
+            from trueclout.service.batch.processes import ProcessExecutor
+            from trueclout.service.batch.spread import run_spread
+
+            scorer = scorer_for(spec)
+            with ProcessExecutor(min(options.workers, len(spans))) as executor:
+                return run_spread(executor, inp, spans, out, spec, options, progress=progress,
+                                  times=times, model=(scorer.model_name, scorer.model_version),
+                                  started=started)
+        return _run_in_one_process(inp, out, spec, options, progress=progress, times=times,
+                                   started=started)
     finally:
         inp.cleanup()
+
+
+def _worker_spans(inp: BatchInput, options: BatchOptions,
+                  progress: Progress) -> list[TableSpan] | None:
+    """The chunks worker processes would take, or None where one process does the run."""
+    if options.workers < 2 or inp.n_accounts <= options.chunk_accounts:
+        return None
+    try:
+        return plan_table_chunks(inp.folder, chunk_accounts=options.chunk_accounts)
+    except InputError as exc:
+        progress.note(f"{exc}: read in one process (`trueclout convert` groups the rows, "
+                      "so that worker processes can share the run)")
+        return None
+
+
+def _run_in_one_process(inp: BatchInput, out: Path, spec: ScorerSpec, options: BatchOptions, *,
+                        progress: Progress, times: StageTimes,
+                        started: tuple[float, float]) -> BatchResult:
+    """Steps 2 to 4 of a run in this process: one chunk after the other."""
+    graph_stages: dict[str, float] = {}
+    ring, stats = ring_table_for(inp, options, times, progress, graph_stages)
+    rows = RingRows.of(ring, inp.account_ids)
+    del ring
+    scorer = scorer_for(spec)
+    with BatchOutputs(out, options, (scorer.model_name, scorer.model_version),
+                      inp.source) as outputs:
+        progress.start("scoring", inp.n_accounts)
+        start = 0
+        chunks = read_chunks(inp.folder, options.chunk_accounts)
+        while True:
+            with times.stage("read"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            stop = start + chunk.num_accounts
+            result = score_chunk(chunk, rows.rows(start, stop), spec,
+                                 scored_at=options.scored_at, run_id=options.run_id,
+                                 keep_features=outputs.features is not None)
+            times.merge(result.times)
+            with times.stage("write"):
+                outputs.write(result.assessments, result.features)
+            progress.advance(chunk.num_accounts)
+            start = stop
+        with times.stage("write"):
+            outputs.commit()
     return BatchResult(out=out, accounts=start, invalid=inp.invalid, ring_accounts=rows.n_found,
                        runner="in-process", times=times,
-                       wall=time.perf_counter() - started_wall,
-                       cpu=time.process_time() - started_cpu, edge_stats=stats,
+                       wall=time.perf_counter() - started[0],
+                       cpu=time.process_time() - started[1], edge_stats=stats,
                        graph_stages=graph_stages)

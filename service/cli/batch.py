@@ -61,7 +61,8 @@ def batch(
         "(e.g. tcp://10.0.0.5:8786); data and model paths must be visible to its workers.")
     ] = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", min=1, help="Worker processes of the local cluster (default: cores).")
+        "--workers", min=1, help="Worker processes on this machine, in-process or of the "
+        "--dask cluster (default: one per core; 1 runs everything in this process).")
     ] = None,
     run_id: Annotated[str | None, typer.Option(
         "--run-id", help="Seeds the assessment ids (UUID5 of run id and account id); the "
@@ -76,6 +77,7 @@ def batch(
     the input grows); with --dask or --scheduler the same work runs on Dask,
     partitioned by account. The columns are described in docs/SCALE.md.
     """
+    from trueclout.cluster import available_cores
     from trueclout.service.batch.chunk import ArtifactScorerSpec
     from trueclout.service.batch.inputs import OnError
     from trueclout.service.batch.run import BatchOptions, run_batch
@@ -84,9 +86,11 @@ def batch(
         raise UserError(f"--on-error must be 'skip' or 'fail', not {on_error!r}")
     if dask and scheduler:
         raise UserError("--dask starts a local cluster and --scheduler names one; pass one")
-    if workers is not None and not dask:
-        raise UserError("--workers sizes the local cluster of --dask")
+    if workers is not None and scheduler:
+        raise UserError("--workers sizes this machine's processes; the cluster at --scheduler "
+                        "has its own workers")
     values: dict[str, Any] = {"chunk_accounts": chunk_accounts, "ring_table": ring_table,
+                              "workers": workers or available_cores(),
                               "no_rings": no_rings, "features_out": features,
                               "on_error": OnError(on_error)}
     if run_id is not None:

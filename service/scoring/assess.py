@@ -35,7 +35,7 @@ from trueclout.assessment import (
 from trueclout.fast_contract import ScorableSnapshot
 from trueclout.features.families.growth_days import burst_days
 from trueclout.features.frame import FeatureFrame
-from trueclout.features.pipeline import compute_features
+from trueclout.features.pipeline import compute_features, with_graph
 from trueclout.models.account_model import LEVELS, Prediction
 from trueclout.models.artifact import Artifact
 from trueclout.service.scoring.adjustment import (
@@ -147,13 +147,23 @@ def judge(
     *,
     graph: pa.Table | None,
     policy: ReasonPolicy = DEFAULT_POLICY,
+    features: FeatureFrame | None = None,
 ) -> Judgement:
     """Features, prediction and every rule, as arrays over the accounts of ``tables``.
 
     ``graph``: ring-table rows (``features.graph.table``) covering these
-    accounts, or None (global ring features then unknown).
+    accounts, or None (global ring features then unknown).  ``features``:
+    these accounts' frame computed earlier without a ring table (a batch run
+    computes it while the rings are detected); its graph columns come from
+    ``graph`` here.
     """
-    frame = compute_features(tables, audience_scorer=model.follower_model, graph=graph)
+    if features is None:
+        frame = compute_features(tables, audience_scorer=model.follower_model, graph=graph)
+    else:
+        accounts = tables.profiles.column("account_id").to_pylist()
+        if features.account_ids.tolist() != accounts:
+            raise ValueError("features: the frame's accounts are not the tables' accounts")
+        frame = with_graph(features, graph)
     # Contributions only feed reasons, shown from ``min_probability``: a clean account
     # (most of them) skips TreeSHAP, its rows NaN ("not computed").
     prediction = model.predict(frame, contributions=CONTRIBUTIONS if policy.max_reasons > 0

@@ -14,7 +14,6 @@ keeps answering while a request is scored.  Storage stays async
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from collections.abc import Callable
 from functools import partial
@@ -23,6 +22,7 @@ from typing import ParamSpec, TypeVar
 import anyio
 from anyio import to_thread
 
+from trueclout.cluster import available_cores
 from trueclout.settings import get_settings
 
 P = ParamSpec("P")
@@ -30,14 +30,6 @@ T = TypeVar("T")
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary())
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:

@@ -51,3 +51,22 @@ def test_the_confidence_notes_say_the_table_could_not_tell() -> None:
         assert UNJUDGED_RING_NOTE in notes[i]
         assert not any("not looked up" in n for n in notes[i])
         assert any("not looked up" in n for n in bare[i])
+
+
+def test_graph_columns_added_later_equal_the_frame_computed_with_the_table() -> None:
+    """What a batch run does (features while the rings are found, the table's rows later)
+    gives the frame computed with the table, and the frame it started from is unchanged."""
+    from trueclout.features.pipeline import compute_features, with_graph
+    from trueclout.features.registry import GRAPH_FEATURES
+    from trueclout.training.sim.world import simulate_world
+
+    world = simulate_world(150, seed=8)
+    table = detect_rings(world.tables)
+    before = compute_features(world.tables)
+    after = with_graph(before, table)
+    together = compute_features(world.tables, graph=table)
+    np.testing.assert_array_equal(after.values, together.values)
+    assert after.names == together.names
+    graph_columns = [before.names.index(name) for name in GRAPH_FEATURES]
+    assert np.isnan(before.values[:, graph_columns]).all()
+    assert (~np.isnan(after.values[:, graph_columns])).any()

@@ -34,9 +34,9 @@ def test_batch_scores_a_folder(tables: Path, tmp_path: Path,
     out = tmp_path / "out.parquet"
     code, _, err = run(capsys, "batch", str(tables), "--out", str(out), "--model", "default",
                        "--chunk-accounts", "25", "--run-id", "r", "--scored-at",
-                       "2026-06-02T00:00:00Z", "-q")
+                       "2026-06-02T00:00:00Z", "--workers", "2", "-q")
     assert code == 0, err
-    assert "scored 60 account(s)" in err and "in-process" in err
+    assert "scored 60 account(s)" in err and "in-process, 2 worker processes" in err
     assert pq.read_table(out).num_rows == 60
 
 
@@ -70,6 +70,8 @@ def _free_port() -> int:
     (None, ["--model", "nope"], "nope"),
     (None, ["--ring-table", "missing.parquet"], "no ring table"),
     (None, ["--scheduler", "tcp://127.0.0.1:{port}"], "cannot reach the Dask scheduler"),
+    (None, ["--scheduler", "tcp://127.0.0.1:{port}", "--workers", "2"],
+     "--workers sizes this machine's processes"),
 ])
 def test_refusals_are_one_message_and_exit_2(make, args: list[str], message: str,  # type: ignore[no-untyped-def]
                                              tables: Path, tmp_path: Path,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tests.service.batch.same_output import assert_same_run
 from trueclout.io import write_tables
 from trueclout.models.artifact import SHIPPED_DIR
 from trueclout.service.batch.chunk import ArtifactScorerSpec
@@ -46,15 +46,8 @@ def test_dask_run_equals_in_process_run(tables: Path, tmp_path: Path,
     assert on_dask.ring_accounts == local.ring_accounts > 0
     # Five partitions, every account once, rows in input order, values identical.
     assert pq.ParquetFile(tmp_path / "dask.parquet").num_row_groups == 5
-    assert pq.read_table(tmp_path / "dask.parquet").equals(pq.read_table(tmp_path /
-                                                                         "local.parquet"))
-    features_dask = pq.read_table(tmp_path / "features-dask.parquet")
-    features_local = pq.read_table(tmp_path / "features-local.parquet")
-    assert features_dask.column_names == features_local.column_names
-    for name in features_local.column_names:  # NaN (unknown) equals NaN here
-        assert np.array_equal(features_dask.column(name).to_numpy(),
-                              features_local.column(name).to_numpy(),
-                              equal_nan=name != "account_id"), name
+    assert_same_run(tmp_path / "dask.parquet", tmp_path / "local.parquet",
+                    tmp_path / "features-dask.parquet", tmp_path / "features-local.parquet")
     assert on_dask.edge_stats is not None
     assert on_dask.edge_stats.edges == local.edge_stats.edges
     assert on_dask.worker_cpu > 0

@@ -16,9 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.service.batch.same_output import assert_same_run
 from trueclout.features.graph.table import detect_rings, save_ring_table
 from trueclout.io import write_jsonl, write_tables
 from trueclout.models.artifact import SHIPPED_DIR, load_artifact
+from trueclout.progress import SilentProgress
 from trueclout.service.batch.chunk import ArtifactScorerSpec
 from trueclout.service.batch.inputs import OnError
 from trueclout.service.batch.outputs import (
@@ -170,6 +172,75 @@ def test_output_layout_round_trips_and_carries_the_run(world: dict, tmp_path: Pa
     # No rings: the graph features are unknown, never zero.
     assert frame.column("graph_ring_block_size").null_count == 0
     assert all(v != v for v in frame.column("graph_ring_block_size").to_pylist())
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_one_process_output(world: dict, tmp_path: Path) -> None:
+    """Edge parts and chunks in two spawned workers: the same rows, features and ring table."""
+    one = run_batch(world["tables"], tmp_path / "one.parquet", SPEC,
+                    _options(chunk_accounts=250, features_out=tmp_path / "one-features.parquet"))
+    two = run_batch(world["tables"], tmp_path / "two.parquet", SPEC,
+                    _options(chunk_accounts=250, workers=2,
+                             features_out=tmp_path / "two-features.parquet"))
+    assert (one.runner, two.runner) == ("in-process", "in-process, 2 worker processes")
+    assert two.accounts == one.accounts == ACCOUNTS
+    assert pq.ParquetFile(tmp_path / "two.parquet").num_row_groups == 4
+    assert_same_run(tmp_path / "two.parquet", tmp_path / "one.parquet",
+                    tmp_path / "two-features.parquet", tmp_path / "one-features.parquet")
+    assert two.ring_accounts == one.ring_accounts > 0
+    assert two.edge_stats is not None and one.edge_stats is not None
+    assert two.edge_stats.edges == one.edge_stats.edges
+    assert two.worker_cpu > 0 and len(two.worker_peak_mib) == 2
+    assert two.times.cpu["features"] > 0  # the workers' stage times are counted
+    # The features computed while the rings were found were kept beside the output, then removed.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "one-features.parquet", "one.parquet", "two-features.parquet", "two.parquet"]
+
+
+def test_a_folder_not_grouped_by_account_is_scored_in_one_process(world: dict,
+                                                                  tmp_path: Path) -> None:
+    import shutil
+
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(world["tables"], shuffled)
+    posts = pq.read_table(shuffled / "posts.parquet")
+    pq.write_table(posts.take(list(range(posts.num_rows))[::-1]).replace_schema_metadata(None),
+                   shuffled / "posts.parquet")
+    notes: list[str] = []
+
+    class Notes(SilentProgress):
+        def note(self, message: str) -> None:
+            notes.append(message)
+
+    result = run_batch(shuffled, tmp_path / "out.parquet", SPEC,
+                       _options(chunk_accounts=400, workers=2, no_rings=True), progress=Notes())
+    assert result.runner == "in-process" and result.accounts == ACCOUNTS
+    assert any("grouped by account" in n and "one process" in n for n in notes), notes
+
+
+def test_a_worker_s_input_error_stops_the_run_and_leaves_no_file(world: dict,
+                                                                 tmp_path: Path) -> None:
+    """A bad value found by a worker (an unknown engagement kind in the last chunk) is the
+    same user error as in one process, and the previous output stays."""
+    import shutil
+
+    from trueclout.errors import UserError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(world["tables"], broken)
+    engagements = pq.read_table(broken / "engagements.parquet")
+    kinds = engagements.column("kind").to_pylist()
+    kinds[-1] = "teleport"
+    pq.write_table(engagements.set_column(engagements.schema.get_field_index("kind"), "kind",
+                                          pa.array(kinds, engagements.schema.field("kind").type)),
+                   broken / "engagements.parquet")
+    out = tmp_path / "out.parquet"
+    out.write_bytes(b"previous run")
+    for workers in (1, 2):
+        with pytest.raises(UserError, match="engagements.kind: unknown values.*teleport"):
+            run_batch(broken, out, SPEC, _options(chunk_accounts=250, workers=workers))
+        assert out.read_bytes() == b"previous run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "out.parquet"]
 
 
 def test_a_failing_run_leaves_no_file(world: dict, tmp_path: Path) -> None:
