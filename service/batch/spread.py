@@ -35,7 +35,6 @@ run's, value for value.  What executes the tasks is an ``Executor``:
 from __future__ import annotations
 
 import functools
-import pickle
 import shutil
 import tempfile
 import time
@@ -46,6 +45,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from trueclout.features.frame import FeatureFrame
 from trueclout.features.graph.ingest import (
     GRAPH_COLUMNS,
     GRAPH_DICTIONARY_COLUMNS,
@@ -106,9 +106,7 @@ def features_task(span: TableSpan, *, folder: str, spec: ScorerSpec, frames: str
     with times.stage("read"):
         tables = read_table_span(Path(folder), span, use_threads=False)
     with times.stage("features"):
-        frame = scorer_for(spec).features_without_graph(tables)
-        with _frame_path(frames, span).open("wb") as file:
-            pickle.dump(frame, file, protocol=pickle.HIGHEST_PROTOCOL)
+        scorer_for(spec).features_without_graph(tables).save(_frame_path(frames, span))
     return times
 
 
@@ -123,8 +121,7 @@ def score_span_task(item: tuple[TableSpan, pa.Table | None], *, folder: str, spe
         features = None
         if frames is not None:
             path = _frame_path(frames, span)
-            with path.open("rb") as file:
-                features = pickle.load(file)  # written by features_task for this run
+            features = FeatureFrame.load(path)
             path.unlink()
     output = score_chunk(tables, graph, spec, scored_at=options.scored_at,
                          run_id=options.run_id, keep_features=options.features_out is not None,
@@ -134,7 +131,7 @@ def score_span_task(item: tuple[TableSpan, pa.Table | None], *, folder: str, spe
 
 
 def _frame_path(frames: str, span: TableSpan) -> Path:
-    return Path(frames) / f"{span.index}.pickle"
+    return Path(frames) / f"{span.index}.npz"
 
 
 def peak_rss_mib() -> float:

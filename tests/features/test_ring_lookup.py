@@ -70,3 +70,4 @@ def test_graph_columns_added_later_equal_the_frame_computed_with_the_table() -> 
     graph_columns = [before.names.index(name) for name in GRAPH_FEATURES]
     assert np.isnan(before.values[:, graph_columns]).all()
     assert (~np.isnan(after.values[:, graph_columns])).any()
+
