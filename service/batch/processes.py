@@ -30,8 +30,6 @@ class ProcessExecutor:
     """``batch.spread``'s executor on ``workers`` spawned processes (a context manager)."""
 
     def __init__(self, workers: int) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
         # Inherited by the workers: XGBoost's idle OpenMP threads sleep instead of spinning.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.workers = workers

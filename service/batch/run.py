@@ -107,10 +107,10 @@ def rings_source(options: BatchOptions) -> str:
     return "detected over the input"
 
 
-def ring_table_for(inp: BatchInput, options: BatchOptions, times: StageTimes,
-                   progress: Progress,
-                   graph_stages: dict[str, float]) -> tuple[pa.Table | None, EdgeStats | None]:
-    """The ring table of this run, in-process: loaded, skipped, or detected over the input."""
+def ring_table_for(options: BatchOptions, times: StageTimes,
+                   detect: Callable[[], tuple[pa.Table, EdgeStats | None]]
+                   ) -> tuple[pa.Table | None, EdgeStats | None]:
+    """The ring table of this run: skipped, loaded, or ``detect()``-ed over the input."""
     if options.no_rings:
         return None, None
     with times.stage("graph"):
@@ -118,12 +118,7 @@ def ring_table_for(inp: BatchInput, options: BatchOptions, times: StageTimes,
             from trueclout.features.graph.table import load_ring_table
 
             return load_ring_table(options.ring_table), None
-        progress.start("reading the engagement graph", inp.n_accounts)
-        ring, stats = detect_rings_streaming(
-            inp.folder, chunk_accounts=options.chunk_accounts, on_chunk=progress.advance,
-            on_start=lambda: progress.start("finding rings", None),
-            on_stage=stage_recorder(graph_stages))
-    return ring, stats
+        return detect()
 
 
 def stage_recorder(into: dict[str, float]) -> Callable[[str, float], None]:
@@ -259,7 +254,15 @@ def _run_in_one_process(inp: BatchInput, out: Path, spec: ScorerSpec, options: B
                         started: tuple[float, float]) -> BatchResult:
     """Steps 2 to 4 of a run in this process: one chunk after the other."""
     graph_stages: dict[str, float] = {}
-    ring, stats = ring_table_for(inp, options, times, progress, graph_stages)
+
+    def detect() -> tuple[pa.Table, EdgeStats]:
+        progress.start("reading the engagement graph", inp.n_accounts)
+        return detect_rings_streaming(
+            inp.folder, chunk_accounts=options.chunk_accounts, on_chunk=progress.advance,
+            on_start=lambda: progress.start("finding rings", None),
+            on_stage=stage_recorder(graph_stages))
+
+    ring, stats = ring_table_for(options, times, detect)
     rows = RingRows.of(ring, inp.account_ids)
     del ring
     scorer = scorer_for(spec)

@@ -67,6 +67,7 @@ from trueclout.service.batch.run import (
     BatchOptions,
     BatchOutputs,
     BatchResult,
+    ring_table_for,
     stage_recorder,
 )
 
@@ -159,31 +160,26 @@ def run_spread(executor: Executor, inp: BatchInput, spans: list[TableSpan], out:
     workers_cpu_before = executor.cpu_seconds()
     graph_stages: dict[str, float] = {}
     worker_times = StageTimes()
-    ring, stats, frames = None, None, None
-    try:
-        if options.ring_table is not None:
-            from trueclout.features.graph.table import load_ring_table
+    detecting = options.ring_table is None and not options.no_rings
+    frames = (tempfile.mkdtemp(prefix=".trueclout-features-", dir=out.parent)
+              if detecting and executor.shares_disk else None)
 
-            with times.stage("graph"):
-                ring = load_ring_table(options.ring_table)
-        elif not options.no_rings:
-            with times.stage("graph"):
-                progress.start(f"reading the engagement graph on {workers} workers",
-                               inp.n_accounts)
-                parts = []
-                for span, part in zip(spans, executor.ordered_map(
-                        edge_part_task, spans, folder=folder, key_prefix="edge-part"),
-                        strict=True):
-                    parts.append(part)
-                    progress.advance(span.num_accounts)
-                stats = EdgeStats.of(parts)
-                if executor.shares_disk:
-                    frames = tempfile.mkdtemp(prefix=".trueclout-features-", dir=out.parent)
-                detect = functools.partial(detect_rings_in_parts, parts,
-                                           on_stage=stage_recorder(graph_stages))
-                del parts  # detection empties the list as it merges
-                ring = _detect_meanwhile(detect, executor, spans, progress, worker_times,
-                                         folder=folder, spec=spec, frames=frames)
+    def detect() -> tuple[pa.Table, EdgeStats]:
+        progress.start(f"reading the engagement graph on {workers} workers", inp.n_accounts)
+        parts = []
+        for span, part in zip(spans, executor.ordered_map(
+                edge_part_task, spans, folder=folder, key_prefix="edge-part"), strict=True):
+            parts.append(part)
+            progress.advance(span.num_accounts)
+        stats = EdgeStats.of(parts)
+        detect_here = functools.partial(detect_rings_in_parts, parts,
+                                        on_stage=stage_recorder(graph_stages))
+        del parts  # detection empties the list as it merges
+        return _detect_meanwhile(detect_here, executor, spans, progress, worker_times,
+                                 folder=folder, spec=spec, frames=frames), stats
+
+    try:
+        ring, stats = ring_table_for(options, times, detect)
         rows = RingRows.of(ring, inp.account_ids)
         del ring
         scored = 0
